@@ -337,3 +337,18 @@ func (s Spec) Merge(stored, update Config) Config {
 	}
 	return out
 }
+
+// Sampler is a provider that can build a realistic sample callback for the
+// console's "send test callback": a status or DTMF callback for callID,
+// addressed to url and signed with the configured credentials where the
+// provider's scheme allows it (Telnyx cannot: only Telnyx holds the private key).
+type Sampler interface {
+	SampleCallback(url, callID string, now time.Time) (*Request, error)
+}
+
+// Reactor is a provider that sends call-control commands after a callback is
+// committed (Telnyx answers "call.answered" with a gather command). The
+// pipeline runs React after replying, with a bounded context; errors are logged.
+type Reactor interface {
+	React(ctx context.Context, r *Request, out Outcome) error
+}
