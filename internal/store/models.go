@@ -1,0 +1,212 @@
+package store
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// FeedItem is one row of the live feed: what the console and API streams
+// receive, in commit order. Seq is the resume point of /api/v1/stream.
+type FeedItem struct {
+	bun.BaseModel `bun:"table:feed"`
+
+	Seq       int64     `bun:"seq,pk,autoincrement" json:"seq"`
+	Type      string    `bun:"type" json:"type"`
+	CallID    *int64    `bun:"call_id" json:"call_id"`
+	AlertID   *int64    `bun:"alert_id" json:"alert_id"`
+	ChannelID *string   `bun:"channel_id" json:"channel_id"`
+	Data      string    `bun:"data" json:"-"`
+	CreatedAt time.Time `bun:"created_at" json:"created_at"`
+}
+
+// Feed types.
+const (
+	FeedCallCreated   = "call.created"
+	FeedCallUpdated   = "call.updated"
+	FeedEvent         = "event"
+	FeedAlertCreated  = "alert.created"
+	FeedAlertUpdated  = "alert.updated"
+	FeedCallback      = "callback"
+	FeedChannelChange = "channel.changed"
+)
+
+// Channel is a named callback endpoint.
+type Channel struct {
+	bun.BaseModel `bun:"table:channels"`
+
+	ID                  string            `bun:"id,pk"`
+	Name                string            `bun:"name"`
+	Secret              string            `bun:"secret"`
+	PrevSecret          *string           `bun:"prev_secret"`
+	PrevSecretExpiresAt *time.Time        `bun:"prev_secret_expires_at"`
+	DTMFMap             map[string]string `bun:"dtmf_map,type:text"`
+	ProviderType        *string           `bun:"provider_type"`
+	ProviderConfig      map[string]string `bun:"provider_config,type:text"`
+	CreatedAt           time.Time         `bun:"created_at"`
+	UpdatedAt           time.Time         `bun:"updated_at"`
+}
+
+// ProviderSetting is the global provider (one row).
+type ProviderSetting struct {
+	bun.BaseModel `bun:"table:provider_settings"`
+
+	ID        int64             `bun:"id,pk"`
+	Type      string            `bun:"type"`
+	Config    map[string]string `bun:"config,type:text"`
+	UpdatedAt time.Time         `bun:"updated_at"`
+}
+
+// Alert is what calls are about.
+type Alert struct {
+	bun.BaseModel `bun:"table:alerts"`
+
+	ID             int64      `bun:"id,pk,autoincrement"`
+	Title          string     `bun:"title"`
+	Message        string     `bun:"message"`
+	Severity       string     `bun:"severity"`
+	State          string     `bun:"state"`
+	ChannelID      *string    `bun:"channel_id"`
+	AcknowledgedBy *string    `bun:"acknowledged_by"`
+	AcknowledgedAt *time.Time `bun:"acknowledged_at"`
+	ResolvedBy     *string    `bun:"resolved_by"`
+	ResolvedAt     *time.Time `bun:"resolved_at"`
+	CreatedAt      time.Time  `bun:"created_at"`
+	UpdatedAt      time.Time  `bun:"updated_at"`
+}
+
+// AlertChange records one state change of an alert and what did it.
+type AlertChange struct {
+	bun.BaseModel `bun:"table:alert_changes"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	AlertID   int64     `bun:"alert_id"`
+	FromState string    `bun:"from_state"`
+	ToState   string    `bun:"to_state"`
+	Actor     string    `bun:"actor"`
+	Via       string    `bun:"via"` // dtmf, api, console
+	CallID    *int64    `bun:"call_id"`
+	Digit     *string   `bun:"digit"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// Call is one phone call.
+type Call struct {
+	bun.BaseModel `bun:"table:calls"`
+
+	ID             int64      `bun:"id,pk,autoincrement"`
+	ChannelID      string     `bun:"channel_id"`
+	AlertID        *int64     `bun:"alert_id"`
+	Provider       string     `bun:"provider"`
+	ProviderCallID string     `bun:"provider_call_id"`
+	Direction      string     `bun:"direction"`
+	From           string     `bun:"from_number"`
+	To             string     `bun:"to_number"`
+	Message        string     `bun:"message"`
+	Status         string     `bun:"status"`
+	DurationS      *float64   `bun:"duration_s"`
+	MOS            *float64   `bun:"mos"`
+	PollAttempts   int        `bun:"poll_attempts"`
+	NextPollAt     *time.Time `bun:"next_poll_at"`
+	CreatedAt      time.Time  `bun:"created_at"`
+	UpdatedAt      time.Time  `bun:"updated_at"`
+}
+
+// Callback is one HTTP request received on a callback URL.
+type Callback struct {
+	bun.BaseModel `bun:"table:callbacks"`
+
+	ID            int64               `bun:"id,pk,autoincrement"`
+	ChannelID     string              `bun:"channel_id"`
+	Provider      string              `bun:"provider"`
+	Method        string              `bun:"method"`
+	Path          string              `bun:"path"`
+	Query         string              `bun:"query"`
+	ContentType   string              `bun:"content_type"`
+	Headers       map[string][]string `bun:"headers,type:text"`
+	Body          []byte              `bun:"body"`
+	BodySize      int                 `bun:"body_size"`
+	BodyTruncated bool                `bun:"body_truncated"`
+	Outcome       string              `bun:"outcome"`
+	Reason        string              `bun:"reason"`
+	Error         string              `bun:"error"`
+	StatusCode    int                 `bun:"status_code"`
+	EventCount    int                 `bun:"event_count"`
+	ReplayOf      *int64              `bun:"replay_of"`
+	RemoteAddr    string              `bun:"remote_addr"`
+	ReceivedAt    time.Time           `bun:"received_at"`
+}
+
+// Callback outcomes.
+const (
+	OutcomeAccepted  = "accepted"
+	OutcomeDuplicate = "duplicate"
+	OutcomeUnmatched = "unmatched"
+	OutcomeRejected  = "rejected"
+)
+
+// Event is one normalized event, stored.
+type Event struct {
+	bun.BaseModel `bun:"table:events"`
+
+	ID             int64             `bun:"id,pk,autoincrement"`
+	CallbackID     int64             `bun:"callback_id"`
+	CallID         *int64            `bun:"call_id"`
+	ChannelID      string            `bun:"channel_id"`
+	Provider       string            `bun:"provider"`
+	ProviderCallID string            `bun:"provider_call_id"`
+	EventType      string            `bun:"event_type"`
+	Status         string            `bun:"status"`
+	Digit          string            `bun:"digit"`
+	Action         string            `bun:"action"`
+	Applied        bool              `bun:"applied"`
+	Native         string            `bun:"native"`
+	Message        string            `bun:"message"`
+	Seq            int64             `bun:"seq"`
+	OccurredAt     *time.Time        `bun:"occurred_at"`
+	ReceivedAt     time.Time         `bun:"received_at"`
+	Raw            map[string]string `bun:"raw,type:text"`
+}
+
+// User is a console user.
+type User struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID           int64     `bun:"id,pk,autoincrement"`
+	Name         string    `bun:"name"`
+	PasswordHash string    `bun:"password_hash"`
+	Role         string    `bun:"role"`
+	Disabled     bool      `bun:"disabled"`
+	CreatedAt    time.Time `bun:"created_at"`
+}
+
+// Session is a signed-in console session. ID is the SHA-256 of the cookie value.
+type Session struct {
+	bun.BaseModel `bun:"table:sessions"`
+
+	ID        []byte    `bun:"id,pk"`
+	UserID    int64     `bun:"user_id"`
+	CSRFToken string    `bun:"csrf_token"`
+	CreatedAt time.Time `bun:"created_at"`
+	ExpiresAt time.Time `bun:"expires_at"`
+}
+
+// APIToken is a bearer token; only its SHA-256 is stored.
+type APIToken struct {
+	bun.BaseModel `bun:"table:api_tokens"`
+
+	ID         int64      `bun:"id,pk,autoincrement"`
+	Name       string     `bun:"name"`
+	Role       string     `bun:"role"`
+	TokenHash  []byte     `bun:"token_hash"`
+	Prefix     string     `bun:"prefix"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	LastUsedAt *time.Time `bun:"last_used_at"`
+	RevokedAt  *time.Time `bun:"revoked_at"`
+}
+
+// Roles.
+const (
+	RoleAdmin  = "admin"
+	RoleViewer = "viewer"
+)

@@ -1,0 +1,10 @@
+// Package migrations embeds callhook's append-only SQL migrations. Files are
+// never edited once released; a change is a new file.
+package migrations
+
+import "embed"
+
+// SQLite holds the SQLite migrations (bun migrate naming: <version>_<name>.up.sql).
+//
+//go:embed sqlite/*.sql
+var SQLite embed.FS
