@@ -1,0 +1,390 @@
+// Package callback is the ingest pipeline of SPEC §2: size limit, channel and
+// secret, provider resolution, signature, parsing, one transaction, and the
+// provider's reply only after the commit. It knows nothing about HTTP
+// frameworks: the web layer hands it an Inbound and writes back the Result.
+package callback
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"callhook/internal/provider"
+	"callhook/internal/store"
+	"callhook/internal/voice"
+)
+
+// Reason codes of rejected callbacks.
+const (
+	ReasonUnknownChannel   = "unknown_channel"
+	ReasonBadSecret        = "bad_secret"
+	ReasonBadSignature     = "bad_signature"
+	ReasonStaleTimestamp   = "stale_timestamp"
+	ReasonBadPayload       = "bad_payload"
+	ReasonUnsupportedMedia = "unsupported_media_type"
+	ReasonTooLarge         = "too_large"
+	ReasonRateLimited      = "rate_limited"
+)
+
+// Path is the callback route prefix.
+const Path = "/api/integrations/voice/callback/"
+
+// rejectedBodyCap bounds how much of a rejected body is kept.
+const rejectedBodyCap = 64 << 10
+
+// Notifier delivers inbound call notifications to open console sessions of
+// a user identity.
+type Notifier interface {
+	// Bound reports how many console connections the identity has open.
+	Bound(identity string) int
+	// Notify sends a message to every connection of identity.
+	Notify(identity string, msg any) int
+}
+
+// Service runs callbacks through the pipeline.
+type Service struct {
+	Store     *store.Store
+	Providers *provider.Registry
+	// PublicURL is the base of callback URLs ("https://callhook.example.com").
+	PublicURL string
+	Deps      provider.Deps
+	Log       *slog.Logger
+	Notifier  Notifier
+	Now       func() time.Time
+}
+
+// Inbound is one received callback request.
+type Inbound struct {
+	ChannelID  string
+	Secret     string
+	Method     string
+	RawQuery   string
+	Header     http.Header
+	Body       []byte
+	TooLarge   bool
+	BodySize   int
+	RemoteAddr string
+	// Replay marks an admin's replay of a stored callback: the secret and
+	// signature were checked (or failed) on the original request.
+	ReplayOf *int64
+}
+
+// Result is what the web layer answers.
+type Result struct {
+	Status      int
+	ContentType string
+	Body        []byte
+	CallbackID  int64
+	Outcome     string
+	Reason      string
+	Error       string
+	Events      []store.Applied
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// CallbackURL returns the URL a provider must call for a channel.
+func CallbackURL(publicURL, channelID, secret string) string {
+	return strings.TrimRight(publicURL, "/") + Path + channelID + "/" + secret
+}
+
+// Handle runs one callback through the pipeline.
+func (s *Service) Handle(ctx context.Context, in Inbound) Result {
+	now := s.now()
+	cb := &store.Callback{
+		ChannelID:   in.ChannelID,
+		Method:      in.Method,
+		Path:        Path + in.ChannelID + "/…",
+		Query:       in.RawQuery,
+		ContentType: in.Header.Get("Content-Type"),
+		Headers:     redactHeaders(in.Header),
+		BodySize:    len(in.Body),
+		ReplayOf:    in.ReplayOf,
+		RemoteAddr:  in.RemoteAddr,
+		ReceivedAt:  now,
+	}
+	if in.BodySize > cb.BodySize {
+		cb.BodySize = in.BodySize
+	}
+	if in.TooLarge {
+		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooLarge, "body is larger than the limit")
+	}
+	ch, err := s.Store.Channel(ctx, in.ChannelID)
+	if err != nil && !store.IsNotFound(err) {
+		return s.unavailable(err)
+	}
+	if ch == nil {
+		return s.reject(ctx, cb, in.Body, http.StatusNotFound, ReasonUnknownChannel, "no channel "+in.ChannelID)
+	}
+	if in.ReplayOf == nil && !SecretOK(ch, in.Secret, now) {
+		return s.reject(ctx, cb, in.Body, http.StatusNotFound, ReasonBadSecret, "secret does not match the channel")
+	}
+	spec, cfg, err := s.ResolveProvider(ctx, ch)
+	if err != nil {
+		return s.unavailable(err)
+	}
+	cb.Provider = spec.Name
+	prov, err := spec.New(cfg, s.Deps)
+	if err != nil {
+		return s.reject(ctx, cb, in.Body, http.StatusInternalServerError, ReasonBadPayload, "provider configuration: "+err.Error())
+	}
+	secret := in.Secret
+	if in.ReplayOf != nil {
+		secret = ch.Secret
+	}
+	req := &provider.Request{
+		Method: in.Method,
+		URL:    CallbackURL(s.PublicURL, ch.ID, secret),
+		Header: in.Header,
+		Body:   in.Body,
+		Now:    now,
+	}
+	if in.RawQuery != "" {
+		req.URL += "?" + in.RawQuery
+	}
+	if in.ReplayOf == nil {
+		if err := prov.Verify(req); err != nil {
+			if errors.Is(err, provider.ErrStaleTimestamp) {
+				return s.reject(ctx, cb, in.Body, http.StatusUnauthorized, ReasonStaleTimestamp, err.Error())
+			}
+			return s.reject(ctx, cb, in.Body, http.StatusUnauthorized, ReasonBadSignature, err.Error())
+		}
+	}
+	events, err := prov.Parse(req)
+	if err != nil {
+		if errors.Is(err, provider.ErrUnsupportedMediaType) {
+			return s.reject(ctx, cb, in.Body, http.StatusUnsupportedMediaType, ReasonUnsupportedMedia, err.Error())
+		}
+		return s.reject(ctx, cb, in.Body, http.StatusBadRequest, ReasonBadPayload, err.Error())
+	}
+	cb.Body = in.Body
+	notify := map[string]bool{}
+	delivered := false
+	for _, e := range events {
+		if e.Notify != "" && s.Notifier != nil {
+			notify[e.Notify] = true
+			if s.Notifier.Bound(e.Notify) > 0 {
+				delivered = true
+			}
+		}
+	}
+	var res store.IngestResult
+	err = s.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		res, err = tx.Ingest(ctx, store.Ingest{Callback: cb, Channel: ch, Provider: spec.Name, Events: events,
+			DedupeKey: DedupeKey(ch.ID, spec.Name, events, in.Body), Now: now})
+		return err
+	})
+	if err != nil {
+		return s.unavailable(err)
+	}
+	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: Prompt(store.ChannelDTMF(ch))}
+	for _, a := range res.Applied {
+		out.Events = append(out.Events, provider.Applied{Event: a.Event, Action: a.Action, Changed: a.Changed, Matched: a.Matched})
+	}
+	if res.Alert != nil {
+		out.Alert = &provider.AlertInfo{ID: res.Alert.ID, Title: res.Alert.Title, Message: res.Alert.Message, State: voice.AlertState(res.Alert.State)}
+	}
+	reply := prov.Reply(req, out)
+	if reply.Status == 0 {
+		reply.Status = http.StatusOK
+	}
+	if !res.Duplicate {
+		for identity := range notify {
+			s.Notifier.Notify(identity, map[string]any{"type": "call.notification", "callback_id": res.CallbackID, "events": eventsJSON(res.Applied)})
+		}
+		if r, ok := prov.(provider.Reactor); ok {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				defer cancel()
+				if err := r.React(ctx, req, out); err != nil {
+					s.log().Warn("provider command failed", "provider", spec.Name, "channel", ch.ID, "err", err)
+				}
+			}()
+		}
+	}
+	return Result{Status: reply.Status, ContentType: reply.ContentType, Body: reply.Body,
+		CallbackID: res.CallbackID, Outcome: res.Outcome, Events: res.Applied}
+}
+
+func eventsJSON(as []store.Applied) []map[string]string {
+	var out []map[string]string
+	for _, a := range as {
+		out = append(out, map[string]string{"call_id": a.Event.CallID, "status": string(a.Event.Status),
+			"from": a.Event.From, "to": a.Event.To})
+	}
+	return out
+}
+
+// ResolveProvider returns the provider for a channel: its override, else the
+// global provider, else generic with no credentials.
+func (s *Service) ResolveProvider(ctx context.Context, ch *store.Channel) (provider.Spec, provider.Config, error) {
+	if ch != nil && ch.ProviderType != nil && *ch.ProviderType != "" {
+		spec, ok := s.Providers.Get(*ch.ProviderType)
+		if !ok {
+			return provider.Spec{}, nil, fmt.Errorf("callback: channel %s uses unknown provider %q", ch.ID, *ch.ProviderType)
+		}
+		return spec, provider.Config(ch.ProviderConfig), nil
+	}
+	g, err := s.Store.GlobalProvider(ctx)
+	if err != nil {
+		return provider.Spec{}, nil, err
+	}
+	name, cfg := "generic", provider.Config{}
+	if g != nil {
+		name, cfg = g.Type, provider.Config(g.Config)
+	}
+	spec, ok := s.Providers.Get(name)
+	if !ok {
+		return provider.Spec{}, nil, fmt.Errorf("callback: unknown global provider %q", name)
+	}
+	return spec, cfg, nil
+}
+
+// SecretOK compares a presented secret with the channel's current secret and,
+// during its grace period, the previous one, in constant time.
+func SecretOK(ch *store.Channel, secret string, now time.Time) bool {
+	ok := subtle.ConstantTimeCompare([]byte(secret), []byte(ch.Secret)) == 1
+	if ch.PrevSecret != nil && ch.PrevSecretExpiresAt != nil && now.Before(*ch.PrevSecretExpiresAt) {
+		if subtle.ConstantTimeCompare([]byte(secret), []byte(*ch.PrevSecret)) == 1 {
+			ok = true
+		}
+	}
+	return ok && secret != ""
+}
+
+// DedupeKey is the 16-byte duplicate key of a callback: the provider's own
+// idempotency keys when every event has one, else the SHA-256 of the raw body,
+// both scoped to the channel.
+func DedupeKey(channelID, prov string, events []voice.Event, body []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(channelID))
+	h.Write([]byte{0})
+	keyed := len(events) > 0
+	for _, e := range events {
+		if e.IdempotencyKey == "" {
+			keyed = false
+			break
+		}
+	}
+	if keyed {
+		h.Write([]byte("k\x00" + prov + "\x00"))
+		for _, e := range events {
+			h.Write([]byte(e.IdempotencyKey))
+			h.Write([]byte{0})
+		}
+	} else {
+		h.Write([]byte("b\x00"))
+		h.Write(body)
+	}
+	return h.Sum(nil)[:16]
+}
+
+// Prompt renders the keypad instruction of a DTMF mapping, e.g.
+// "Press 1 to acknowledge. Press 2 to resolve."
+func Prompt(m voice.DTMFMap) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if len(keys[i]) != len(keys[j]) {
+			return len(keys[i]) < len(keys[j])
+		}
+		return keys[i] < keys[j]
+	})
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		var spoken []string
+		for _, r := range k {
+			switch r {
+			case '*':
+				spoken = append(spoken, "star")
+			case '#':
+				spoken = append(spoken, "pound")
+			default:
+				spoken = append(spoken, string(r))
+			}
+		}
+		fmt.Fprintf(&b, "Press %s to %s.", strings.Join(spoken, " "), m[k])
+	}
+	return b.String()
+}
+
+var redacted = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true, "X-Api-Key": true}
+
+func redactHeaders(h http.Header) map[string][]string {
+	out := make(map[string][]string, len(h))
+	for k, vs := range h {
+		if redacted[http.CanonicalHeaderKey(k)] {
+			out[k] = []string{redactValue(vs)}
+			continue
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func redactValue(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	scheme, _, found := strings.Cut(vs[0], " ")
+	if found {
+		return scheme + " [redacted]"
+	}
+	return "[redacted]"
+}
+
+func (s *Service) reject(ctx context.Context, cb *store.Callback, body []byte, status int, reason, msg string) Result {
+	if len(body) > rejectedBodyCap {
+		body = body[:rejectedBodyCap]
+		cb.BodyTruncated = true
+	}
+	cb.Body = body
+	cb.Reason, cb.Error, cb.StatusCode = reason, msg, status
+	err := s.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error { return tx.InsertRejected(ctx, cb) })
+	if err != nil {
+		s.log().Error("store rejected callback", "reason", reason, "err", err)
+	}
+	s.log().Info("callback rejected", "channel", cb.ChannelID, "reason", reason, "status", status)
+	errMsg := msg
+	if status == http.StatusNotFound {
+		errMsg = "not found" // one body for unknown channel and wrong secret: no oracle
+	}
+	b, _ := json.Marshal(map[string]string{"error": errMsg, "reason": reason})
+	if status == http.StatusNotFound {
+		b = []byte(`{"error":"not found"}`)
+	}
+	return Result{Status: status, ContentType: "application/json", Body: b, CallbackID: cb.ID,
+		Outcome: store.OutcomeRejected, Reason: reason, Error: msg}
+}
+
+func (s *Service) unavailable(err error) Result {
+	s.log().Error("callback not committed", "err", err)
+	return Result{Status: http.StatusServiceUnavailable, ContentType: "application/json",
+		Body: []byte(`{"error":"database unavailable; retry later"}`), Error: err.Error()}
+}

@@ -1,0 +1,112 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"callhook/internal/store"
+)
+
+const (
+	writeWait  = 10 * time.Second
+	pongWait   = 60 * time.Second
+	pingPeriod = 50 * time.Second
+)
+
+// Feed is what a connection needs from the store to resume.
+type Feed interface {
+	FeedAfter(ctx context.Context, after int64, limit int) ([]store.FeedItem, error)
+	LastSeq(ctx context.Context) (int64, error)
+}
+
+// Serve streams the feed to one WebSocket connection until it closes or the
+// hub drops it. With after >= 0 it first sends every row with seq > after, so
+// a reconnecting client sees no gap; with after < 0 it starts at the present
+// and first sends {"type":"hello","seq":LAST}.
+func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, identity string, after int64) {
+	defer conn.Close()
+	c := hub.Subscribe(identity)
+	defer hub.Unsubscribe(c)
+
+	// One reader: answers pongs and notices the close.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		conn.SetReadLimit(4096)
+		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+
+	write := func(b []byte) bool {
+		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+		return conn.WriteMessage(websocket.TextMessage, b) == nil
+	}
+	last := after
+	if after < 0 {
+		seq, err := feed.LastSeq(ctx)
+		if err != nil {
+			return
+		}
+		last = seq
+		b, _ := json.Marshal(map[string]any{"type": "hello", "seq": seq})
+		if !write(b) {
+			return
+		}
+	} else {
+		for {
+			items, err := feed.FeedAfter(ctx, last, 500)
+			if err != nil {
+				return
+			}
+			for _, it := range items {
+				b, _ := json.Marshal(FromFeed(it))
+				if !write(b) {
+					return
+				}
+				last = it.Seq
+			}
+			if len(items) < 500 {
+				break
+			}
+		}
+	}
+	ticker := time.NewTicker(pingPeriod)
+	defer ticker.Stop()
+	for {
+		select {
+		case f := <-c.send:
+			if f.seq != 0 && f.seq <= last {
+				continue // already sent during the backfill
+			}
+			if !write(f.data) {
+				return
+			}
+			if f.seq != 0 {
+				last = f.seq
+			}
+		case <-ticker.C:
+			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		case <-c.Dropped():
+			_ = conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resume with ?after="), time.Now().Add(time.Second))
+			return
+		case <-closed:
+			return
+		case <-ctx.Done():
+			_ = conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+			return
+		}
+	}
+}

@@ -1,0 +1,164 @@
+// Package live fans committed feed rows out to WebSocket clients: the
+// console and /api/v1/stream. It publishes only what the store hands it after
+// a commit, marshals each message once, and drops clients that cannot keep up
+// (they reconnect with ?after=SEQ and lose nothing).
+package live
+
+import (
+	"encoding/json"
+	"sync"
+
+	"callhook/internal/store"
+)
+
+// Message is one stream message: {"seq","type","call_id","alert_id","channel_id","data"}.
+type Message struct {
+	Seq       int64           `json:"seq"`
+	Type      string          `json:"type"`
+	CallID    *int64          `json:"call_id"`
+	AlertID   *int64          `json:"alert_id"`
+	ChannelID *string         `json:"channel_id"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// FromFeed converts a feed row to a message.
+func FromFeed(it store.FeedItem) Message {
+	data := json.RawMessage(it.Data)
+	if len(data) == 0 {
+		data = json.RawMessage("{}")
+	}
+	return Message{Seq: it.Seq, Type: it.Type, CallID: it.CallID, AlertID: it.AlertID, ChannelID: it.ChannelID, Data: data}
+}
+
+type frame struct {
+	seq  int64
+	data []byte
+}
+
+// Client is one subscriber.
+type Client struct {
+	identity string
+	send     chan frame
+	dropped  chan struct{}
+	once     sync.Once
+}
+
+// Dropped is closed when the hub gave up on the client (slow or shutting down).
+func (c *Client) Dropped() <-chan struct{} { return c.dropped }
+
+func (c *Client) drop() { c.once.Do(func() { close(c.dropped) }) }
+
+// Hub holds the subscribers.
+type Hub struct {
+	mu      sync.RWMutex
+	clients map[*Client]struct{}
+	closed  bool
+	// Buffer is each client's queue length.
+	buffer int
+}
+
+// NewHub returns an empty hub; buffer is each client's queue length (default 256).
+func NewHub(buffer int) *Hub {
+	if buffer <= 0 {
+		buffer = 256
+	}
+	return &Hub{clients: map[*Client]struct{}{}, buffer: buffer}
+}
+
+// Subscribe adds a client. identity is the console user name ("" for API clients).
+func (h *Hub) Subscribe(identity string) *Client {
+	c := &Client{identity: identity, send: make(chan frame, h.buffer), dropped: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		c.drop()
+		return c
+	}
+	h.clients[c] = struct{}{}
+	return c
+}
+
+// Unsubscribe removes a client.
+func (h *Hub) Unsubscribe(c *Client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+	c.drop()
+}
+
+// Publish sends committed feed rows to every client, in order.
+func (h *Hub) Publish(items []store.FeedItem) {
+	frames := make([]frame, 0, len(items))
+	for _, it := range items {
+		b, err := json.Marshal(FromFeed(it))
+		if err != nil {
+			continue
+		}
+		frames = append(frames, frame{seq: it.Seq, data: b})
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		h.deliver(c, frames)
+	}
+}
+
+func (h *Hub) deliver(c *Client, frames []frame) bool {
+	for _, f := range frames {
+		select {
+		case c.send <- f:
+		default:
+			c.drop() // too slow: it will reconnect and resume from its last seq
+			return false
+		}
+	}
+	return true
+}
+
+// Bound reports how many clients the identity has open.
+func (h *Hub) Bound(identity string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for c := range h.clients {
+		if c.identity != "" && c.identity == identity {
+			n++
+		}
+	}
+	return n
+}
+
+// Notify sends msg (seq 0: not part of the resumable feed) to the clients of identity.
+func (h *Hub) Notify(identity string, msg any) int {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return 0
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for c := range h.clients {
+		if c.identity != "" && c.identity == identity && h.deliver(c, []frame{{data: b}}) {
+			n++
+		}
+	}
+	return n
+}
+
+// Clients returns the number of subscribers.
+func (h *Hub) Clients() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.clients)
+}
+
+// Close drops every client; hijacked connections are closed by their servers.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.clients {
+		c.drop()
+		delete(h.clients, c)
+	}
+}
