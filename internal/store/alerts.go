@@ -37,3 +37,38 @@ func (s *Store) DueForPoll(ctx context.Context, now time.Time, limit int) ([]Cal
 	}
 	return out, nil
 }
+
+// AddCallEvent records an event that did not come from a callback (a poll
+// result, an error placing the call) on call c and advances its status. A
+// status event that changes nothing is not recorded, so polling does not flood
+// the timeline. It reports whether an event was stored.
+func (tx *Tx) AddCallEvent(ctx context.Context, c *Call, e voice.Event, now time.Time) (bool, error) {
+	before := *c
+	changed := applyToCall(c, e)
+	if e.Type == voice.EventStatus && !changed {
+		return false, nil
+	}
+	ev := newEvent(0, c.ChannelID, c.Provider, e, now)
+	ev.CallID = &c.ID
+	if _, err := tx.NewInsert().Model(ev).Exec(ctx); err != nil {
+		*c = before
+		return false, fmt.Errorf("store: insert event: %w", err)
+	}
+	if err := tx.Publish(ctx, FeedItem{Type: FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
+		Data: mustJSON(ev.View()), CreatedAt: now}); err != nil {
+		return false, err
+	}
+	if changed {
+		c.UpdatedAt = now
+		return true, tx.updateCall(ctx, c)
+	}
+	return true, nil
+}
+
+// SetPollSchedule saves a call's poll counters without publishing anything.
+func (tx *Tx) SetPollSchedule(ctx context.Context, c *Call) error {
+	if _, err := tx.NewUpdate().Model(c).Column("poll_attempts", "next_poll_at").WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("store: poll schedule: %w", err)
+	}
+	return nil
+}

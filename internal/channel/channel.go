@@ -1,0 +1,246 @@
+// Package channel manages callback channels: ids and secrets, secret
+// rotation with a grace period, DTMF mappings and provider overrides, and the
+// JSON view that shows secrets only to admins.
+package channel
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"callhook/internal/auth"
+	"callhook/internal/callback"
+	"callhook/internal/provider"
+	"callhook/internal/store"
+	"callhook/internal/voice"
+)
+
+// DefaultGrace is how long a rotated-out secret stays valid.
+const DefaultGrace = 24 * time.Hour
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Manager changes channels.
+type Manager struct {
+	Store     *store.Store
+	Providers *provider.Registry
+	PublicURL string
+	Now       func() time.Time
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// ProviderOverride is a channel's own provider.
+type ProviderOverride struct {
+	Type   string            `json:"type"`
+	Config map[string]string `json:"config"`
+}
+
+// Input creates or changes a channel. Nil fields are left unchanged.
+type Input struct {
+	ID       string             `json:"id"`
+	Name     *string            `json:"name"`
+	DTMFMap  *map[string]string `json:"dtmf_map"`
+	Provider **ProviderOverride `json:"-"`
+}
+
+// NewSecret returns a fresh channel secret.
+func NewSecret() string { return auth.RandomToken(24) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// ValidateDTMF checks a mapping and returns it normalized.
+func ValidateDTMF(in map[string]string) (map[string]string, error) {
+	m := voice.DTMFMap{}
+	out := map[string]string{}
+	for k, v := range in {
+		k = strings.TrimSpace(k)
+		a, err := voice.ParseAction(v)
+		if err != nil {
+			return nil, invalid("dtmf_map: %v", err)
+		}
+		if _, dup := m[k]; dup {
+			return nil, invalid("dtmf_map: digits %q appear twice", k)
+		}
+		m[k] = a
+		out[k] = string(a)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+	}
+	return out, nil
+}
+
+// CheckOverride validates a provider override and merges write-only secrets
+// with the stored ones (blank keeps).
+func (m *Manager) CheckOverride(o *ProviderOverride, stored map[string]string) (*string, map[string]string, error) {
+	if o == nil || o.Type == "" {
+		return nil, nil, nil
+	}
+	spec, ok := m.Providers.Get(o.Type)
+	if !ok {
+		return nil, nil, invalid("provider type %q is not one of %s", o.Type, strings.Join(m.Providers.Names(), ", "))
+	}
+	for k := range o.Config {
+		if _, ok := spec.Field(k); !ok {
+			return nil, nil, invalid("provider config key %q is not used by %s", k, spec.Name)
+		}
+	}
+	cfg := spec.Merge(stored, o.Config)
+	if spec.Check != nil {
+		if err := spec.Check(cfg); err != nil {
+			return nil, nil, invalid("provider config: %v", err)
+		}
+	}
+	t := spec.Name
+	return &t, cfg, nil
+}
+
+// Create adds a channel with a new secret and the default DTMF mapping unless given.
+func (m *Manager) Create(ctx context.Context, in Input) (*store.Channel, error) {
+	id := strings.TrimSpace(in.ID)
+	if id == "" {
+		id = "ch_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(auth.RandomToken(9)))
+		if len(id) > 13 {
+			id = id[:13]
+		}
+	}
+	if !idPattern.MatchString(id) {
+		return nil, invalid("id must be 1 to 64 of a-z, 0-9, - and _, starting with a letter or digit")
+	}
+	name := id
+	if in.Name != nil {
+		name = strings.TrimSpace(*in.Name)
+	}
+	if name == "" || len(name) > 100 {
+		return nil, invalid("name must be 1 to 100 characters")
+	}
+	dtmf := map[string]string{}
+	for k, v := range voice.DefaultDTMFMap() {
+		dtmf[k] = string(v)
+	}
+	if in.DTMFMap != nil {
+		var err error
+		if dtmf, err = ValidateDTMF(*in.DTMFMap); err != nil {
+			return nil, err
+		}
+	}
+	c := &store.Channel{ID: id, Name: name, Secret: NewSecret(), DTMFMap: dtmf}
+	if in.Provider != nil {
+		t, cfg, err := m.CheckOverride(*in.Provider, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.ProviderType, c.ProviderConfig = t, cfg
+	}
+	if err := m.Store.CreateChannel(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Update changes name, DTMF mapping and provider override.
+func (m *Manager) Update(ctx context.Context, id string, in Input) (*store.Channel, error) {
+	var dtmf map[string]string
+	if in.DTMFMap != nil {
+		var err error
+		if dtmf, err = ValidateDTMF(*in.DTMFMap); err != nil {
+			return nil, err
+		}
+	}
+	return m.Store.UpdateChannel(ctx, id, func(c *store.Channel) error {
+		if in.Name != nil {
+			n := strings.TrimSpace(*in.Name)
+			if n == "" || len(n) > 100 {
+				return invalid("name must be 1 to 100 characters")
+			}
+			c.Name = n
+		}
+		if dtmf != nil {
+			c.DTMFMap = dtmf
+		}
+		if in.Provider != nil {
+			stored := c.ProviderConfig
+			if *in.Provider != nil && c.ProviderType != nil && *c.ProviderType != (*in.Provider).Type {
+				stored = nil // another type: nothing to keep
+			}
+			t, cfg, err := m.CheckOverride(*in.Provider, stored)
+			if err != nil {
+				return err
+			}
+			c.ProviderType, c.ProviderConfig = t, cfg
+		}
+		return nil
+	})
+}
+
+// Rotate gives a channel a new secret; the old one stays valid for grace.
+func (m *Manager) Rotate(ctx context.Context, id string, grace time.Duration) (*store.Channel, error) {
+	if grace < 0 || grace > 30*24*time.Hour {
+		return nil, invalid("grace period must be between 0 and 30 days")
+	}
+	now := m.now()
+	return m.Store.UpdateChannel(ctx, id, func(c *store.Channel) error {
+		prev := c.Secret
+		exp := now.Add(grace)
+		c.PrevSecret, c.PrevSecretExpiresAt = &prev, &exp
+		c.Secret = NewSecret()
+		return nil
+	})
+}
+
+// View is a channel as the API shows it.
+type View struct {
+	ID                     string            `json:"id"`
+	Name                   string            `json:"name"`
+	Secret                 string            `json:"secret,omitempty"`
+	CallbackURL            string            `json:"callback_url,omitempty"`
+	PreviousSecretExpires  *time.Time        `json:"previous_secret_expires_at,omitempty"`
+	DTMFMap                map[string]string `json:"dtmf_map"`
+	Provider               *ProviderOverride `json:"provider"`
+	EffectiveProvider      string            `json:"effective_provider,omitempty"`
+	SignatureCheckDisabled bool              `json:"signature_check_disabled"`
+	Warnings               []string          `json:"warnings,omitempty"`
+	CreatedAt              time.Time         `json:"created_at"`
+	UpdatedAt              time.Time         `json:"updated_at"`
+}
+
+// ViewOf renders c; secrets and the callback URL only for admins. global is
+// the global provider setting (nil if none), to tell the effective provider.
+func (m *Manager) ViewOf(c *store.Channel, admin bool, global *store.ProviderSetting) View {
+	v := View{ID: c.ID, Name: c.Name, DTMFMap: c.DTMFMap, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if v.DTMFMap == nil {
+		v.DTMFMap = map[string]string{}
+	}
+	if admin {
+		v.Secret = c.Secret
+		v.CallbackURL = callback.CallbackURL(m.PublicURL, c.ID, c.Secret)
+		if c.PrevSecretExpiresAt != nil && m.now().Before(*c.PrevSecretExpiresAt) {
+			v.PreviousSecretExpires = c.PrevSecretExpiresAt
+		}
+	}
+	typ, cfg := "generic", map[string]string{}
+	if global != nil {
+		typ, cfg = global.Type, global.Config
+	}
+	if c.ProviderType != nil && *c.ProviderType != "" {
+		typ, cfg = *c.ProviderType, c.ProviderConfig
+		spec, _ := m.Providers.Get(typ)
+		v.Provider = &ProviderOverride{Type: typ, Config: spec.Mask(c.ProviderConfig)}
+	}
+	v.EffectiveProvider = typ
+	if spec, ok := m.Providers.Get(typ); ok && spec.SignatureOff(cfg) {
+		v.SignatureCheckDisabled = true
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%s signature check is off: %s is empty", spec.Title, spec.SigningKey))
+	}
+	return v
+}

@@ -1,0 +1,252 @@
+// Package dispatch creates alerts, places and registers calls through the
+// configured provider, applies alert actions from the API and console, and
+// polls providers for the status of calls that have not finished.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"callhook/internal/auth"
+	"callhook/internal/callback"
+	"callhook/internal/provider"
+	"callhook/internal/store"
+	"callhook/internal/voice"
+)
+
+// Dispatcher places calls and changes alerts.
+type Dispatcher struct {
+	Store     *store.Store
+	Callbacks *callback.Service
+	Deps      provider.Deps
+	Log       *slog.Logger
+	// PollInterval is the first poll delay of calls whose provider sends no
+	// status callbacks (default 10s); it doubles up to PollMaxInterval.
+	PollInterval    time.Duration
+	PollMaxInterval time.Duration
+	// PollSafety is the first poll delay for providers that do send callbacks,
+	// a safety net for lost callbacks (default 2m; 0 disables).
+	PollSafety time.Duration
+	// PollGiveUp stops polling calls older than this (default 2h).
+	PollGiveUp time.Duration
+	Now        func() time.Time
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (d *Dispatcher) log() *slog.Logger {
+	if d.Log != nil {
+		return d.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+var phonePattern = regexp.MustCompile(`^(\+?[0-9]{3,16}|(sip|client):[^\s]{1,128})$`)
+
+// AlertInput creates an alert.
+type AlertInput struct {
+	Title     string   `json:"title"`
+	Message   string   `json:"message"`
+	Severity  string   `json:"severity"`
+	ChannelID string   `json:"channel_id"`
+	Targets   []string `json:"targets"`
+}
+
+// CreateAlert stores a firing alert and places one call per target through
+// the channel's provider. A target whose call cannot be placed gets a failed
+// call with the provider's error in its timeline.
+func (d *Dispatcher) CreateAlert(ctx context.Context, in AlertInput) (int64, error) {
+	in.Title = strings.TrimSpace(in.Title)
+	if in.Title == "" || len(in.Title) > 200 {
+		return 0, invalid("title must be 1 to 200 characters")
+	}
+	if in.Severity == "" {
+		in.Severity = "critical"
+	}
+	okSev := false
+	for _, s := range voice.Severities {
+		okSev = okSev || s == in.Severity
+	}
+	if !okSev {
+		return 0, invalid("severity must be one of %s", strings.Join(voice.Severities, ", "))
+	}
+	if len(in.Targets) > 50 {
+		return 0, invalid("at most 50 targets")
+	}
+	for _, t := range in.Targets {
+		if !phonePattern.MatchString(strings.TrimSpace(t)) {
+			return 0, invalid("target %q is not a phone number (E.164), sip: or client: address", t)
+		}
+	}
+	var ch *store.Channel
+	if in.ChannelID != "" || len(in.Targets) > 0 {
+		if in.ChannelID == "" {
+			return 0, invalid("channel_id is required to place calls")
+		}
+		c, err := d.Store.Channel(ctx, in.ChannelID)
+		if err != nil {
+			if store.IsNotFound(err) {
+				return 0, invalid("channel %q does not exist", in.ChannelID)
+			}
+			return 0, err
+		}
+		ch = c
+	}
+	a := &store.Alert{Title: in.Title, Message: strings.TrimSpace(in.Message), Severity: in.Severity}
+	if ch != nil {
+		a.ChannelID = &ch.ID
+	}
+	if err := d.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		return tx.CreateAlert(ctx, a, d.now())
+	}); err != nil {
+		return 0, err
+	}
+	for _, t := range in.Targets {
+		msg := "Alert: " + a.Title + ". " + a.Message
+		if _, err := d.PlaceCall(ctx, CallInput{ChannelID: ch.ID, To: strings.TrimSpace(t), Message: msg, AlertID: &a.ID}); err != nil {
+			d.log().Warn("place call failed", "alert", a.ID, "channel", ch.ID, "err", err)
+		}
+	}
+	return a.ID, nil
+}
+
+// CallInput registers or places a call.
+type CallInput struct {
+	ChannelID      string `json:"channel_id"`
+	To             string `json:"to"`
+	From           string `json:"from"`
+	Message        string `json:"message"`
+	AlertID        *int64 `json:"alert_id"`
+	ProviderCallID string `json:"provider_call_id"`
+	Direction      string `json:"direction"`
+}
+
+// ErrPlaceFailed wraps a provider's refusal to place a call; the call is
+// stored as failed with the reason.
+var ErrPlaceFailed = errors.New("placing the call failed")
+
+// PlaceCall registers a call placed elsewhere (ProviderCallID set) or dials
+// it through the channel's provider and registers the result.
+func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error) {
+	ch, err := d.Store.Channel(ctx, in.ChannelID)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return 0, invalid("channel %q does not exist", in.ChannelID)
+		}
+		return 0, err
+	}
+	if in.AlertID != nil {
+		if _, err := d.Store.Alert(ctx, *in.AlertID); err != nil {
+			if store.IsNotFound(err) {
+				return 0, invalid("alert %d does not exist", *in.AlertID)
+			}
+			return 0, err
+		}
+	}
+	spec, cfg, err := d.Callbacks.ResolveProvider(ctx, ch)
+	if err != nil {
+		return 0, err
+	}
+	c := &store.Call{ChannelID: ch.ID, AlertID: in.AlertID, Provider: spec.Name, To: strings.TrimSpace(in.To),
+		From: in.From, Message: in.Message, Direction: string(voice.Outbound)}
+	if in.Direction == string(voice.Inbound) {
+		c.Direction = string(voice.Inbound)
+	}
+	if in.ProviderCallID != "" {
+		c.ProviderCallID = strings.TrimSpace(in.ProviderCallID)
+		return c.ID, d.register(ctx, c, ch, spec)
+	}
+	if c.To == "" || !phonePattern.MatchString(c.To) {
+		return 0, invalid("to must be a phone number (E.164), sip: or client: address")
+	}
+	prov, err := spec.New(cfg, d.Deps)
+	if err != nil {
+		return 0, invalid("provider configuration: %v", err)
+	}
+	placer, ok := prov.(provider.Placer)
+	if !ok {
+		return 0, invalid("provider %s cannot place calls; register calls placed elsewhere with provider_call_id", spec.Name)
+	}
+	placed, perr := placer.PlaceCall(ctx, provider.PlaceRequest{To: c.To, From: in.From, Message: in.Message,
+		CallbackURL: callback.CallbackURL(d.Callbacks.PublicURL, ch.ID, ch.Secret), Prompt: callback.Prompt(store.ChannelDTMF(ch))})
+	if perr != nil {
+		c.ProviderCallID = "failed-" + auth.RandomToken(9)
+		c.Status = string(voice.StatusFailed)
+		if err := d.register(ctx, c, ch, spec); err != nil {
+			return 0, err
+		}
+		if err := d.addEvent(ctx, c, voice.Event{CallID: c.ProviderCallID, Type: voice.EventError, Status: voice.StatusFailed,
+			Native: "place-call", Message: perr.Error(), Sequence: -1}); err != nil {
+			return c.ID, err
+		}
+		return c.ID, fmt.Errorf("%w: %v", ErrPlaceFailed, perr)
+	}
+	c.ProviderCallID = placed.ProviderCallID
+	if placed.Status != "" && placed.Status != voice.StatusUnknown {
+		c.Status = string(placed.Status)
+	}
+	return c.ID, d.register(ctx, c, ch, spec)
+}
+
+func (d *Dispatcher) register(ctx context.Context, c *store.Call, ch *store.Channel, spec provider.Spec) error {
+	now := d.now()
+	if first := d.firstPoll(spec); first > 0 && !voice.Status(c.Status).Terminal() {
+		t := now.Add(first)
+		c.NextPollAt = &t
+	}
+	return d.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if c.Provider != "" {
+			if existing, err := tx.FindCall(ctx, c.Provider, c.ProviderCallID); err != nil {
+				return err
+			} else if existing != nil {
+				return fmt.Errorf("call %s is already registered as call %d: %w", c.ProviderCallID, existing.ID, store.ErrConflict)
+			}
+		}
+		return tx.RegisterCall(ctx, c, ch, now)
+	})
+}
+
+func (d *Dispatcher) firstPoll(spec provider.Spec) time.Duration {
+	if !spec.Has(provider.CapStatusPolling) {
+		return 0
+	}
+	if !spec.Has(provider.CapStatusCallback) {
+		if d.PollInterval > 0 {
+			return d.PollInterval
+		}
+		return 10 * time.Second
+	}
+	return d.PollSafety
+}
+
+func (d *Dispatcher) addEvent(ctx context.Context, c *store.Call, e voice.Event) error {
+	return d.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.AddCallEvent(ctx, c, e, d.now())
+		return err
+	})
+}
+
+// ChangeAlert acknowledges or resolves an alert on behalf of a person or token.
+func (d *Dispatcher) ChangeAlert(ctx context.Context, id int64, a voice.Action, who auth.Principal, via string) (bool, error) {
+	var changed bool
+	err := d.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		changed, err = tx.ChangeAlert(ctx, id, a, store.AlertActor{Actor: who.Name, Via: via}, d.now())
+		return err
+	})
+	return changed, err
+}

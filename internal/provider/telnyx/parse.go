@@ -1,0 +1,273 @@
+package telnyx
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"callhook/internal/provider"
+	"callhook/internal/voice"
+)
+
+// envelope is a Call Control webhook as Telnyx posts it.
+type envelope struct {
+	Data *struct {
+		RecordType string          `json:"record_type"`
+		EventType  text            `json:"event_type"`
+		ID         text            `json:"id"`
+		OccurredAt text            `json:"occurred_at"`
+		Payload    json.RawMessage `json:"payload"`
+	} `json:"data"`
+}
+
+// payload holds the fields of data.payload callhook reads. Scalars are text
+// so that a number where the docs promise a string does not reject a callback.
+type payload struct {
+	CallControlID    text            `json:"call_control_id"`
+	CallLegID        text            `json:"call_leg_id"`
+	CallSessionID    text            `json:"call_session_id"`
+	ConnectionID     text            `json:"connection_id"`
+	ClientState      text            `json:"client_state"`
+	From             text            `json:"from"`
+	To               text            `json:"to"`
+	Direction        text            `json:"direction"`
+	State            text            `json:"state"`
+	StartTime        text            `json:"start_time"`
+	EndTime          text            `json:"end_time"`
+	HangupCause      text            `json:"hangup_cause"`
+	HangupSource     text            `json:"hangup_source"`
+	SIPHangupCause   text            `json:"sip_hangup_cause"`
+	Digit            text            `json:"digit"`
+	Digits           text            `json:"digits"`
+	Status           text            `json:"status"`
+	Result           text            `json:"result"`
+	CallQualityStats json.RawMessage `json:"call_quality_stats"`
+}
+
+// Parse reads one Call Control webhook into one event. Errors wrap
+// provider.ErrUnsupportedMediaType or provider.ErrBadPayload.
+func (p *Provider) Parse(r *provider.Request) ([]voice.Event, error) {
+	e, err := Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	return []voice.Event{e}, nil
+}
+
+// Parse is the Telnyx webhook parser, usable without a configured provider.
+func Parse(r *provider.Request) (voice.Event, error) {
+	if mt := r.MediaType(); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return voice.Event{}, provider.Errorf(provider.ErrUnsupportedMediaType, "content type %q, want application/json", mt)
+	}
+	body := bytes.TrimSpace(r.Body)
+	if len(body) == 0 {
+		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "empty body")
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "invalid JSON: %v", err)
+	}
+	if env.Data == nil {
+		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing data")
+	}
+	d := env.Data
+	name := normalizeEventType(string(d.EventType))
+	if name == "" {
+		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing data.event_type")
+	}
+	var pl payload
+	if raw := bytes.TrimSpace(d.Payload); len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &pl); err != nil {
+			return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "data.payload: %v", err)
+		}
+	}
+	callID := strings.TrimSpace(string(pl.CallControlID))
+	if callID == "" {
+		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing data.payload.call_control_id")
+	}
+
+	e := voice.Event{
+		CallID:         callID,
+		Type:           voice.EventStatus,
+		Status:         voice.StatusUnknown,
+		Native:         name,
+		Sequence:       -1,
+		IdempotencyKey: strings.TrimSpace(string(d.ID)),
+		OccurredAt:     parseTime(string(d.OccurredAt)),
+		From:           string(pl.From),
+		To:             string(pl.To),
+		Direction:      direction(string(pl.Direction)),
+		DurationS:      duration(string(pl.StartTime), string(pl.EndTime)),
+		MOS:            mos(pl.CallQualityStats),
+		Raw:            rawValues(pl),
+	}
+
+	switch name {
+	case "call.initiated":
+		switch e.Direction {
+		case voice.Inbound:
+			e.Status = voice.StatusRinging
+		case voice.Outbound:
+			e.Status = voice.StatusQueued
+		}
+		if pl.Direction != "" {
+			e.Message = "direction=" + string(pl.Direction)
+		}
+	case "call.answered", "call.bridged":
+		e.Status = voice.StatusAnswered
+	case "call.hangup":
+		cause := strings.ToLower(strings.TrimSpace(string(pl.HangupCause)))
+		e.Status = hangupStatus(cause)
+		e.Message = string(pl.HangupCause)
+		// A SIP code other than 200 explains the cause ("user_busy sip_hangup_cause=486").
+		if sip := strings.TrimSpace(string(pl.SIPHangupCause)); sip != "" && sip != "unspecified" && sip != "200" {
+			e.Message = strings.TrimSpace(e.Message + " sip_hangup_cause=" + sip)
+		}
+	case "call.dtmf.received":
+		e.Digit = strings.TrimSpace(string(pl.Digit))
+		if e.Digit == "" {
+			return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing data.payload.digit")
+		}
+		e.Type = voice.EventDTMF
+		e.Status = voice.StatusAnswered
+	case "call.gather.ended":
+		e.Message = string(pl.Status)
+		if d := strings.TrimSpace(string(pl.Digits)); d != "" {
+			e.Type = voice.EventDTMF
+			e.Digit = d
+			e.Status = voice.StatusAnswered
+		}
+	case "call.machine.detection.ended", "call.machine.premium.detection.ended":
+		e.Message = string(pl.Result)
+	}
+	return e, nil
+}
+
+// normalizeEventType lower-cases an event type and turns the underscore
+// spelling Telnyx sometimes uses (streaming_started) into dots.
+func normalizeEventType(s string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", ".")
+}
+
+func direction(s string) voice.Direction {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "incoming", "inbound":
+		return voice.Inbound
+	case "outgoing", "outbound":
+		return voice.Outbound
+	}
+	return ""
+}
+
+// hangupStatus maps a hangup_cause to a terminal status (providers.md §6.1).
+func hangupStatus(cause string) voice.Status {
+	switch cause {
+	case "user_busy", "busy":
+		return voice.StatusBusy
+	case "no_answer", "timeout":
+		return voice.StatusNoAnswer
+	case "originator_cancel":
+		return voice.StatusCancelled
+	case "call_rejected", "not_found", "unallocated_number":
+		return voice.StatusFailed
+	}
+	// normal_clearing, time_limit, unspecified and causes Telnyx may add later.
+	return voice.StatusCompleted
+}
+
+// rawValues keeps the payload values worth showing beside the raw body.
+func rawValues(pl payload) map[string]string {
+	m := map[string]string{}
+	add := func(k string, v text) {
+		if s := strings.TrimSpace(string(v)); s != "" {
+			m[k] = s
+		}
+	}
+	add("call_leg_id", pl.CallLegID)
+	add("call_session_id", pl.CallSessionID)
+	add("connection_id", pl.ConnectionID)
+	add("client_state", pl.ClientState)
+	add("direction", pl.Direction)
+	add("state", pl.State)
+	add("hangup_cause", pl.HangupCause)
+	add("hangup_source", pl.HangupSource)
+	add("sip_hangup_cause", pl.SIPHangupCause)
+	add("status", pl.Status)
+	add("result", pl.Result)
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// parseTime reads Telnyx's RFC 3339 times; anything else gives the zero time.
+func parseTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func duration(start, end string) *float64 {
+	s, e := parseTime(start), parseTime(end)
+	if s.IsZero() || e.IsZero() || e.Before(s) {
+		return nil
+	}
+	d := e.Sub(s).Seconds()
+	return &d
+}
+
+// mos reads call_quality_stats.inbound.mos, the MOS of the audio Telnyx
+// received from the callee.
+func mos(raw json.RawMessage) *float64 {
+	if len(raw) == 0 {
+		return nil
+	}
+	var stats struct {
+		Inbound struct {
+			MOS text `json:"mos"`
+		} `json:"inbound"`
+	}
+	if err := json.Unmarshal(raw, &stats); err != nil {
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(stats.Inbound.MOS)), 64)
+	if err != nil || v < 1 || v > 5 {
+		return nil
+	}
+	return &v
+}
+
+// text is a JSON scalar read as text: a string as is, a number as its literal,
+// true or false, null as "". Objects and arrays are an error.
+type text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *text) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*t = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = text(s)
+	case b[0] == '{' || b[0] == '[':
+		return fmt.Errorf("want a string or a number, got %.20s", b)
+	default:
+		// true, false and number literals are kept verbatim.
+		*t = text(b)
+	}
+	return nil
+}
