@@ -168,7 +168,10 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 	}
 	if in.ProviderCallID != "" {
 		c.ProviderCallID = strings.TrimSpace(in.ProviderCallID)
-		return c.ID, d.register(ctx, c, ch, spec)
+		if err := d.register(ctx, c, ch, spec); err != nil {
+			return 0, err
+		}
+		return c.ID, nil
 	}
 	if c.To == "" || !phonePattern.MatchString(c.To) {
 		return 0, invalid("to must be a phone number (E.164), sip: or client: address")
@@ -199,7 +202,10 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 	if placed.Status != "" && placed.Status != voice.StatusUnknown {
 		c.Status = string(placed.Status)
 	}
-	return c.ID, d.register(ctx, c, ch, spec)
+	if err := d.register(ctx, c, ch, spec); err != nil {
+		return 0, err
+	}
+	return c.ID, nil
 }
 
 func (d *Dispatcher) register(ctx context.Context, c *store.Call, ch *store.Channel, spec provider.Spec) error {

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"callhook/internal/auth"
+	"callhook/internal/callback"
+	"callhook/internal/channel"
+	"callhook/internal/demo"
+	"callhook/internal/dispatch"
+	"callhook/internal/live"
+	"callhook/internal/provider"
+	"callhook/internal/provider/dograh"
+	"callhook/internal/provider/generic"
+	"callhook/internal/provider/plivo"
+	"callhook/internal/provider/signalwire"
+	"callhook/internal/provider/simulator"
+	"callhook/internal/provider/telnyx"
+	"callhook/internal/provider/twilio"
+	"callhook/internal/provider/vonage"
+	"callhook/internal/provider/wavecell"
+	"callhook/internal/settings"
+	"callhook/internal/store"
+	"callhook/web"
+)
+
+// Config is the whole configuration of a server (SPEC §3).
+type Config struct {
+	Addr          string
+	DB            string
+	PublicURL     string
+	AdminPassword string
+	MaxBody       int
+	Demo          bool
+	LogLevel      string
+	// DemoInterval is the time between demo alerts.
+	DemoInterval time.Duration
+	// PollInterval is the poller's first delay for providers without callbacks.
+	PollInterval time.Duration
+	// BcryptCost lowers password hashing cost in tests (0 = default).
+	BcryptCost int
+}
+
+// Registry returns every provider adapter.
+func Registry() *provider.Registry {
+	return provider.NewRegistry(generic.Spec(), simulator.Spec(), twilio.Spec(), signalwire.Spec(),
+		vonage.Spec(), plivo.Spec(), telnyx.Spec(), wavecell.Spec(), dograh.Spec())
+}
+
+// App is a wired callhook server.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Hub      *live.Hub
+	Server   *web.Server
+	Fiber    *fiber.App
+	Auth     *auth.Service
+	Dispatch *dispatch.Dispatcher
+	ln       net.Listener
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// URL returns the base URL the app listens on.
+func (a *App) URL() string { return "http://" + a.ln.Addr().String() }
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// openStore opens and migrates the database of cfg.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(cfg.DB, store.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "names", strings.Join(applied, ","))
+	}
+	return st, nil
+}
+
+// Start opens the database, wires every service and starts serving. out
+// receives the one-time generated admin password.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*App, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	hub := live.NewHub(512)
+	st.SetOnCommit(hub.Publish)
+	reg := Registry()
+	deps := provider.Deps{HTTPClient: &http.Client{Timeout: 15 * time.Second}, Logger: log}
+	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub}
+	au := &auth.Service{Store: st, Cost: cfg.BcryptCost}
+	if created, generated, err := au.Bootstrap(ctx, cfg.AdminPassword); err != nil {
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("create admin user: %w", err)
+	} else if created && generated != "" {
+		fmt.Fprintf(out, "\n  Created user \"admin\" with password: %s\n  It is shown only this once; change it on the Users page.\n\n", generated)
+	} else if created {
+		log.Info("created user admin from CALLHOOK_ADMIN_PASSWORD")
+	}
+	chm := &channel.Manager{Store: st, Providers: reg, PublicURL: cfg.PublicURL}
+	disp := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollSafety: 2 * time.Minute}
+	srv := &web.Server{
+		Config: web.Config{PublicURL: cfg.PublicURL, MaxBody: cfg.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")},
+		Store:  st, Auth: au, Channels: chm, Dispatch: disp, Callbacks: cbs,
+		Settings: &settings.Settings{Store: st, Providers: reg}, Providers: reg, Hub: hub, Log: log, Started: time.Now(),
+	}
+	app := &App{Config: cfg, Log: log, Store: st, Hub: hub, Server: srv, Fiber: web.New(srv), Auth: au, Dispatch: disp,
+		ln: ln, done: make(chan struct{})}
+	bg, cancel := context.WithCancel(context.Background())
+	app.cancel = cancel
+	go disp.RunPoller(bg, 2*time.Second)
+	if cfg.Demo {
+		go func() {
+			if err := demo.Run(bg, st, chm, disp, cfg.DemoInterval, log); err != nil {
+				log.Error("demo mode stopped", "err", err)
+			}
+		}()
+	}
+	go func() {
+		defer close(app.done)
+		if err := app.Fiber.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Error("server stopped", "err", err)
+		}
+	}()
+	log.Info("callhook serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo)
+	return app, nil
+}
+
+// Shutdown stops accepting, lets in-flight requests (callbacks included)
+// finish, closes live connections and then the database.
+func (a *App) Shutdown(timeout time.Duration) error {
+	a.cancel()
+	err := a.Fiber.ShutdownWithTimeout(timeout)
+	a.Server.CloseConnections()
+	<-a.done
+	return errors.Join(err, a.Store.Close())
+}

@@ -1,0 +1,222 @@
+// Command callhook receives telephony call callbacks, turns keypad input into
+// alert actions and serves a live console. Run "callhook help" for commands.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"callhook/internal/auth"
+)
+
+const usage = `callhook — incident-alerting call callbacks with a live console
+
+Usage:
+  callhook serve [flags]                       run the server
+  callhook migrate [--db URL]                  apply migrations and exit
+  callhook user add NAME --role admin|viewer   add a console user (password from CALLHOOK_PASSWORD or stdin)
+  callhook token create NAME --role admin|viewer
+                                               create an API token (printed once)
+  callhook tail [--url URL] [--token T]        follow live events in the terminal
+  callhook bench [flags]                       load-test the callback endpoint
+
+Every flag can also be set by its environment variable, e.g. --db / CALLHOOK_DB.
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "callhook:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv(name); ok {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			return b
+		}
+	}
+	return def
+}
+
+// configFlags binds the SPEC §3 settings to fs, defaulting from the environment.
+func configFlags(fs *flag.FlagSet) *Config {
+	c := &Config{}
+	fs.StringVar(&c.Addr, "addr", env("CALLHOOK_ADDR", "127.0.0.1:8080"), "listen address (CALLHOOK_ADDR)")
+	fs.StringVar(&c.DB, "db", env("CALLHOOK_DB", "sqlite://data/callhook.db"), "database URL: sqlite://PATH (CALLHOOK_DB)")
+	fs.StringVar(&c.PublicURL, "public-url", env("CALLHOOK_PUBLIC_URL", ""), "base of callback URLs given to providers (CALLHOOK_PUBLIC_URL; default http://ADDR)")
+	fs.StringVar(&c.AdminPassword, "admin-password", env("CALLHOOK_ADMIN_PASSWORD", ""), "password of the first admin user (CALLHOOK_ADMIN_PASSWORD)")
+	fs.IntVar(&c.MaxBody, "max-body", envInt("CALLHOOK_MAX_BODY", 1<<20), "callback body limit in bytes (CALLHOOK_MAX_BODY)")
+	fs.BoolVar(&c.Demo, "demo", envBool("CALLHOOK_DEMO", false), "place simulated demo calls (CALLHOOK_DEMO)")
+	fs.StringVar(&c.LogLevel, "log-level", env("CALLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error (CALLHOOK_LOG_LEVEL)")
+	return c
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, rest, stdout, stderr)
+	case "user":
+		if len(rest) == 0 || rest[0] != "add" {
+			return errors.New("usage: callhook user add NAME --role admin|viewer")
+		}
+		return userAdd(ctx, rest[1:], stdin, stdout, stderr)
+	case "token":
+		if len(rest) == 0 || rest[0] != "create" {
+			return errors.New("usage: callhook token create NAME --role admin|viewer")
+		}
+		return tokenCreate(ctx, rest[1:], stdout, stderr)
+	case "tail":
+		return tail(ctx, rest, stdout, stderr)
+	case "bench":
+		return bench(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := configFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	app, err := Start(ctx, *cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "callhook is up: open %s in a browser\n", app.URL())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case <-sig:
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	return app.Shutdown(30 * time.Second)
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := configFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	st, err := openStore(ctx, *cfg, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations are up to date")
+	return st.Close()
+}
+
+// nameAndFlags accepts NAME before or after the flags.
+func nameAndFlags(fs *flag.FlagSet, args []string) (string, error) {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		return "", errors.New("a NAME is required")
+	}
+	return name, nil
+}
+
+func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := configFlags(fs)
+	role := fs.String("role", "viewer", "admin or viewer")
+	name, err := nameAndFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	password := os.Getenv("CALLHOOK_PASSWORD")
+	if password == "" {
+		fmt.Fprint(stderr, "Password: ")
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("no password: set CALLHOOK_PASSWORD or type it on stdin")
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	st, err := openStore(ctx, *cfg, newLogger(cfg.LogLevel, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	au := &auth.Service{Store: st}
+	if _, err := au.CreateUser(ctx, name, password, *role); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "user %s added with role %s\n", name, *role)
+	return nil
+}
+
+func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := configFlags(fs)
+	role := fs.String("role", "viewer", "admin or viewer")
+	name, err := nameAndFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *cfg, newLogger(cfg.LogLevel, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	au := &auth.Service{Store: st}
+	token, _, err := au.CreateToken(ctx, name, *role)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}

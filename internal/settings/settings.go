@@ -1,0 +1,141 @@
+// Package settings reads and changes the global provider: its type and
+// write-only credentials, shown masked with the provider's capabilities and a
+// plain warning when its signature check is off.
+package settings
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"callhook/internal/provider"
+	"callhook/internal/store"
+)
+
+// Settings is the global provider configuration service.
+type Settings struct {
+	Store     *store.Store
+	Providers *provider.Registry
+}
+
+// ProviderView is the global provider as the API shows it.
+type ProviderView struct {
+	Type           string            `json:"type"`
+	Title          string            `json:"title"`
+	Config         map[string]string `json:"config"`
+	Capabilities   []string          `json:"capabilities"`
+	SignatureCheck string            `json:"signature_check"` // on, off, none
+	Warnings       []string          `json:"warnings"`
+	Configured     bool              `json:"configured"`
+	UpdatedAt      *time.Time        `json:"updated_at,omitempty"`
+	Fields         []FieldView       `json:"fields"`
+}
+
+// FieldView describes one config key.
+type FieldView struct {
+	Key    string `json:"key"`
+	Label  string `json:"label"`
+	Secret bool   `json:"secret"`
+	Set    bool   `json:"set"`
+	Help   string `json:"help,omitempty"`
+}
+
+// Describe renders a provider type and configuration, masking secrets.
+func Describe(spec provider.Spec, cfg provider.Config) ProviderView {
+	v := ProviderView{Type: spec.Name, Title: spec.Title, Config: spec.Mask(cfg), Capabilities: []string{}, Warnings: []string{}}
+	for _, c := range spec.Capabilities {
+		v.Capabilities = append(v.Capabilities, string(c))
+	}
+	for _, f := range spec.Fields {
+		v.Fields = append(v.Fields, FieldView{Key: f.Key, Label: f.Label, Secret: f.Secret, Set: cfg[f.Key] != "", Help: f.Help})
+	}
+	switch {
+	case spec.SigningKey == "":
+		v.SignatureCheck = "none"
+		if spec.Name != "simulator" {
+			v.Warnings = append(v.Warnings, spec.Title+" has no request signature: the secret callback URL is the only check.")
+		}
+	case spec.SignatureOff(cfg):
+		v.SignatureCheck = "off"
+		label := spec.SigningKey
+		if f, ok := spec.Field(spec.SigningKey); ok {
+			label = f.Label
+		}
+		v.Warnings = append(v.Warnings, fmt.Sprintf("Signature check is OFF: %s is empty, so any request to the callback URL is accepted.", label))
+	default:
+		v.SignatureCheck = "on"
+	}
+	return v
+}
+
+// Global returns the global provider (generic with no credentials when none is set).
+func (s *Settings) Global(ctx context.Context) (ProviderView, error) {
+	g, err := s.Store.GlobalProvider(ctx)
+	if err != nil {
+		return ProviderView{}, err
+	}
+	name, cfg := "generic", provider.Config{}
+	if g != nil {
+		name, cfg = g.Type, provider.Config(g.Config)
+	}
+	spec, ok := s.Providers.Get(name)
+	if !ok {
+		return ProviderView{}, fmt.Errorf("settings: stored provider %q is unknown", name)
+	}
+	v := Describe(spec, cfg)
+	if g != nil {
+		v.Configured = true
+		t := g.UpdatedAt
+		v.UpdatedAt = &t
+	}
+	return v, nil
+}
+
+// FieldError names the config key a validation error is about.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap makes a FieldError an invalid-input error.
+func (e *FieldError) Unwrap() error { return store.ErrInvalid }
+
+// SetGlobal validates and saves the global provider. Secrets left blank (or
+// sent back masked) keep their stored value when the type does not change.
+func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]string) (ProviderView, error) {
+	typ = strings.TrimSpace(typ)
+	spec, ok := s.Providers.Get(typ)
+	if !ok {
+		return ProviderView{}, &FieldError{Field: "type", Msg: fmt.Sprintf("must be one of %s", strings.Join(s.Providers.Names(), ", "))}
+	}
+	for k := range cfg {
+		if _, ok := spec.Field(k); !ok {
+			return ProviderView{}, &FieldError{Field: k, Msg: "is not a setting of " + spec.Title}
+		}
+	}
+	var stored provider.Config
+	if g, err := s.Store.GlobalProvider(ctx); err != nil {
+		return ProviderView{}, err
+	} else if g != nil && g.Type == typ {
+		stored = g.Config
+	}
+	merged := spec.Merge(stored, cfg)
+	if spec.Check != nil {
+		if err := spec.Check(merged); err != nil {
+			field := "config"
+			if k, _, found := strings.Cut(err.Error(), ":"); found {
+				if _, ok := spec.Field(strings.TrimSpace(k)); ok {
+					field = strings.TrimSpace(k)
+				}
+			}
+			return ProviderView{}, &FieldError{Field: field, Msg: err.Error()}
+		}
+	}
+	if err := s.Store.SetGlobalProvider(ctx, typ, merged); err != nil {
+		return ProviderView{}, err
+	}
+	return s.Global(ctx)
+}

@@ -1,0 +1,122 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gorilla/websocket"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"callhook/internal/auth"
+	"callhook/internal/live"
+)
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 4096,
+	// Same-origin only for browsers; API clients send no Origin.
+	CheckOrigin: func(r *http.Request) bool {
+		o := r.Header.Get("Origin")
+		return o == "" || o == "http://"+r.Host || o == "https://"+r.Host
+	},
+}
+
+// stream upgrades to a WebSocket of live feed messages. ?after=SEQ resumes.
+// gorilla/websocket runs on Fiber through fasthttp's hijack: the request is
+// converted to net/http, and the Upgrader gets a ResponseWriter over the
+// hijacked connection.
+func (s *Server) stream(c *fiber.Ctx) error {
+	p, ok := principal(c)
+	if !ok {
+		return auth.ErrUnauthorized
+	}
+	after := int64(-1)
+	if v := c.Query("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return badRequest("after must be a sequence number")
+		}
+		after = n
+	}
+	if !websocket.IsWebSocketUpgrade(convert(c)) {
+		return &httpError{status: fiber.StatusUpgradeRequired, msg: "this endpoint speaks WebSocket"}
+	}
+	r := convert(c)
+	identity := ""
+	if p.Via == "session" {
+		identity = p.Name
+	}
+	ctx := s.conns.ctx
+	c.Context().HijackSetNoResponse(true)
+	c.Context().Hijack(func(nc net.Conn) {
+		w := &hijackWriter{conn: nc, header: http.Header{}}
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		done := s.conns.add(conn)
+		defer done()
+		live.Serve(ctx, conn, s.Hub, s.Store, identity, after)
+	})
+	return nil
+}
+
+func convert(c *fiber.Ctx) *http.Request {
+	r := new(http.Request)
+	if err := fasthttpadaptor.ConvertRequest(c.Context(), r, true); err != nil {
+		return &http.Request{Header: http.Header{}}
+	}
+	return r
+}
+
+// hijackWriter is the http.ResponseWriter + http.Hijacker gorilla needs,
+// over a connection fasthttp has already hijacked.
+type hijackWriter struct {
+	conn   net.Conn
+	header http.Header
+}
+
+func (w *hijackWriter) Header() http.Header         { return w.header }
+func (w *hijackWriter) Write(b []byte) (int, error) { return w.conn.Write(b) }
+func (w *hijackWriter) WriteHeader(int)             {}
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return w.conn, bufio.NewReadWriter(bufio.NewReader(w.conn), bufio.NewWriter(w.conn)), nil
+}
+
+// connTracker closes hijacked connections at shutdown.
+type connTracker struct {
+	mu     sync.Mutex
+	conns  map[*websocket.Conn]struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newConnTracker() *connTracker {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &connTracker{conns: map[*websocket.Conn]struct{}{}, ctx: ctx, cancel: cancel}
+}
+
+func (t *connTracker) add(c *websocket.Conn) func() {
+	t.mu.Lock()
+	t.conns[c] = struct{}{}
+	t.mu.Unlock()
+	return func() {
+		t.mu.Lock()
+		delete(t.conns, c)
+		t.mu.Unlock()
+	}
+}
+
+func (t *connTracker) closeAll() {
+	t.cancel()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns {
+		_ = c.Close()
+	}
+}
