@@ -127,7 +127,7 @@ func (p *Provider) React(ctx context.Context, _ *provider.Request, out provider.
 		return nil
 	}
 	for _, a := range out.Events {
-		cmd, ok := p.next(a, out)
+		cmd, ok := nextCommand(a, out)
 		if !ok {
 			continue
 		}
@@ -149,8 +149,8 @@ type command struct {
 	body   map[string]any
 }
 
-// next decides the command for one applied event, if any.
-func (p *Provider) next(a provider.Applied, out provider.Outcome) (command, bool) {
+// nextCommand decides the command for one applied event, if any.
+func nextCommand(a provider.Applied, out provider.Outcome) (command, bool) {
 	e := a.Event
 	st, ours := decodeState(e.Raw["client_state"])
 	prompt := strings.TrimSpace(out.Prompt)
@@ -189,7 +189,7 @@ func (p *Provider) next(a provider.Applied, out provider.Outcome) (command, bool
 			return command{}, false
 		}
 		if a.Action != voice.ActionNone {
-			return speak(confirmation(a.Action, out.Alert), callState{Step: stepBye}, cmdID("speak")), true
+			return speak(confirmation(a, out.Alert), callState{Step: stepBye}, cmdID("speak")), true
 		}
 		if st.Tries >= maxGathers {
 			return speak("Goodbye.", callState{Step: stepBye}, cmdID("speak")), true
@@ -239,21 +239,42 @@ func speak(text string, st callState, cmdID string) command {
 	return command{action: "speak", body: body}
 }
 
-// maxDigits is the longest run of keypad digits in the prompt ("Press 787 to
-// acknowledge" gives 3), so that a multi-digit mapping can be entered while
-// the usual one-key mapping ends the gather at the first key press. The
-// prompt is all the adapter sees of the channel's DTMF mapping.
+// maxDigits is the longest key sequence the keypad prompt asks for, so that a
+// multi-digit mapping can be entered while the usual one-key mapping ends the
+// gather at the first key press. The prompt is all the adapter sees of the
+// channel's DTMF mapping; it spells keys one by one ("Press 7 8 7 to
+// acknowledge." gives 3, "Press star 9" gives 2), and runs of digits written
+// together count digit by digit too.
 func maxDigits(prompt string) int {
 	best, run := 1, 0
-	for _, r := range prompt {
-		if (r >= '0' && r <= '9') || r == '*' {
-			run++
-			best = max(best, run)
+	for _, w := range strings.Fields(prompt) {
+		w = strings.ToLower(strings.Trim(w, ".,;:!?()"))
+		n := keyCount(w)
+		if n == 0 {
+			run = 0
 			continue
 		}
-		run = 0
+		run += n
+		best = max(best, run)
 	}
 	return min(best, 16)
+}
+
+// keyCount is how many keypad keys a word of a prompt names: "7" and "star"
+// are one, "787" three, "acknowledge" none.
+func keyCount(w string) int {
+	switch w {
+	case "star", "pound", "hash":
+		return 1
+	case "":
+		return 0
+	}
+	for _, r := range w {
+		if !strings.ContainsRune("0123456789*#", r) {
+			return 0
+		}
+	}
+	return len(w)
 }
 
 // actionText confirms an applied action.
@@ -264,21 +285,27 @@ func actionText(a voice.Action) string {
 	return "Alert acknowledged."
 }
 
-// confirmation answers a gather whose digits mapped to action a. The per-digit
-// event of the same key press may already have applied the action, so the
-// answer follows the alert's state rather than Applied.Changed: the action's
-// confirmation when the alert is in the state the action leads to (or the
-// state is unknown), else the state it is in, e.g. "The alert is already
-// resolved." for a 1 pressed on a resolved alert.
-func confirmation(a voice.Action, alert *provider.AlertInfo) string {
+// confirmation answers a gather whose digits mapped to an action. The
+// per-digit event of the same key press may already have applied the action,
+// so without Changed the answer follows the alert's state: the action's
+// confirmation when the alert is in the state the action leads to, else the
+// state it is in ("The alert is already resolved." for a 1 pressed on a
+// resolved alert), and "No change was made." when no alert is linked.
+func confirmation(a provider.Applied, alert *provider.AlertInfo) string {
+	if a.Changed {
+		return actionText(a.Action)
+	}
+	if alert == nil || alert.State == "" {
+		return "No change was made."
+	}
 	want := voice.AlertAcknowledged
-	if a == voice.ActionResolve {
+	if a.Action == voice.ActionResolve {
 		want = voice.AlertResolved
 	}
-	if alert == nil || alert.State == "" || alert.State == want {
-		return actionText(a)
-	}
-	if alert.State == voice.AlertResolved {
+	switch alert.State {
+	case want:
+		return actionText(a.Action)
+	case voice.AlertResolved:
 		return "The alert is already resolved."
 	}
 	return "The alert is " + string(alert.State) + "."

@@ -205,12 +205,12 @@ func TestReact(t *testing.T) {
 			action: "gather_using_speak", payload: "Alert: Disk full on db1. Press 1 to acknowledge. Press 2 to resolve.", step: stepGather, tries: 1, maxDigits: 1,
 			extra: map[string]any{"voice": "female", "language": "en-US", "valid_digits": "0123456789*#", "minimum_digits": float64(1), "command_id": "evt-9:gather_using_speak"}},
 		{name: "answered with direction outbound and no state speaks the alert",
-			out: provider.Outcome{Prompt: "Press 787 to acknowledge.", Alert: alert, Events: []provider.Applied{func() provider.Applied {
+			out: provider.Outcome{Prompt: "Press 7 8 7 to acknowledge.", Alert: alert, Events: []provider.Applied{func() provider.Applied {
 				a := applied("call.answered", "", "", "", "", false)
 				a.Event.Direction = voice.Outbound
 				return a
 			}()}},
-			action: "gather_using_speak", payload: "Alert: CPU high. load 12 on web1. Press 787 to acknowledge.", step: stepGather, tries: 1, maxDigits: 3},
+			action: "gather_using_speak", payload: "Alert: CPU high. load 12 on web1. Press 7 8 7 to acknowledge.", step: stepGather, tries: 1, maxDigits: 3},
 		{name: "answered without prompt falls back to client_state prompt",
 			out:    provider.Outcome{Events: []provider.Applied{applied("call.answered", "", "", dialed, "", false)}},
 			action: "gather_using_speak", payload: "Alert: Disk full on db1. Press 1 to acknowledge. Press 2 to resolve.", step: stepGather, tries: 1, maxDigits: 1},
@@ -229,6 +229,9 @@ func TestReact(t *testing.T) {
 		{name: "gather ended with resolve confirms",
 			out:    provider.Outcome{Prompt: prompt, Alert: &provider.AlertInfo{State: voice.AlertResolved}, Events: []provider.Applied{withStatus(applied("call.gather.ended", voice.EventDTMF, "2", gathering(1), voice.ActionResolve, true), "valid")}},
 			action: "speak", payload: "Alert resolved.", step: stepBye},
+		{name: "gather ended with an action but no alert linked",
+			out:    provider.Outcome{Prompt: prompt, Events: []provider.Applied{withStatus(applied("call.gather.ended", voice.EventDTMF, "1", gathering(1), voice.ActionAcknowledge, false), "valid")}},
+			action: "speak", payload: "No change was made.", step: stepBye},
 		{name: "acknowledge on a resolved alert says so",
 			out:    provider.Outcome{Prompt: prompt, Alert: &provider.AlertInfo{State: voice.AlertResolved}, Events: []provider.Applied{withStatus(applied("call.gather.ended", voice.EventDTMF, "1", gathering(1), voice.ActionAcknowledge, false), "valid")}},
 			action: "speak", payload: "The alert is already resolved.", step: stepBye},
@@ -362,7 +365,10 @@ func TestHelpers(t *testing.T) {
 		"Press 1 to acknowledge.":      1,
 		"Press 787 to acknowledge, 2.": 3,
 		"Press *9 then 12":             2,
-		strings.Repeat("1", 40):        16,
+		"Press 7 8 7 to acknowledge. Press 2 to resolve.": 3,
+		"Press star 9 to resolve.":                        2,
+		"Press 1 to acknowledge, then 2.":                 1,
+		strings.Repeat("1", 40):                           16,
 	} {
 		if got := maxDigits(prompt); got != want {
 			t.Errorf("maxDigits(%q) = %d, want %d", prompt, got, want)

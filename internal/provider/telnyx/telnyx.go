@@ -74,8 +74,9 @@
 //     outbound) → gather_using_speak with the message (client_state, else
 //     Outcome.Alert) and the keypad prompt.
 //   - call.gather.ended of our gather with digits that map to an action →
-//     speak "Alert acknowledged." / "Alert resolved." (or the state the alert
-//     is already in, e.g. "The alert is already resolved."), marked in
+//     speak "Alert acknowledged." / "Alert resolved." (or, when the action
+//     changed nothing, the state the alert is in, e.g. "The alert is already
+//     resolved.", or "No change was made." without an alert), marked in
 //     client_state as the last words; the hangup is sent when the matching
 //     call.speak.ended arrives. Sending hangup straight after speak would cut
 //     the speech off: Telnyx runs hangup at once while speak plays
@@ -90,9 +91,10 @@
 //     answered once although the pipeline applies the action from whichever
 //     of the two events arrives first.
 //
-// maximum_digits of a gather is the longest digit run in the keypad prompt
-// (1 for "Press 1 to acknowledge. Press 2 to resolve."): the prompt is all
-// the adapter sees of the channel's DTMF mapping.
+// maximum_digits of a gather is the longest key sequence the keypad prompt
+// names (1 for "Press 1 to acknowledge. Press 2 to resolve.", 3 for "Press 7
+// 8 7 to acknowledge."): the prompt is all the adapter sees of the channel's
+// DTMF mapping.
 //
 // Commands carry a command_id derived from the webhook's data.id so that a
 // repeated React for the same webhook is ignored by Telnyx. Duplicate
@@ -100,6 +102,10 @@
 //
 // Inbound calls are not answered by this adapter (Call Control needs an
 // explicit answer command); their events are stored like any other.
+//
+// SampleCallback (provider.Sampler) builds an unsigned call.answered
+// webhook: only Telnyx holds the private key, so with a public_key configured
+// the console's test callback is rejected as a bad signature.
 //
 // There is no status polling: Telnyx's GET /v2/calls/{call_control_id} only
 // says whether a call is alive and for how long, not how it ended, so it

@@ -17,7 +17,7 @@ const (
 
 // Sign returns the telnyx-signature-ed25519 value (standard base64) that the
 // holder of the 32-byte Ed25519 seed would send for body at timestamp, i.e.
-// the signature over strconv.Itoa(timestamp) + "|" + body. Only Telnyx holds
+// the signature over the decimal timestamp, "|" and body. Only Telnyx holds
 // the real private key; Sign exists for tests, which use the RFC 8032 TEST 1
 // seed of providers.md §0.5. It panics if seed is not 32 bytes long, like
 // ed25519.NewKeyFromSeed.

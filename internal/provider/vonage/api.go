@@ -28,11 +28,11 @@ type Endpoint struct {
 
 // CreateCall is the body of POST /v1/calls.
 type CreateCall struct {
-	To          []Endpoint `json:"to"`
-	From        Endpoint   `json:"from"`
-	NCCO        []Action   `json:"ncco"`
-	EventURL    []string   `json:"event_url"`
-	EventMethod string     `json:"event_method"`
+	To          []Endpoint   `json:"to"`
+	From        Endpoint     `json:"from"`
+	NCCO        []NCCOAction `json:"ncco"`
+	EventURL    []string     `json:"event_url"`
+	EventMethod string       `json:"event_method"`
 }
 
 // PlaceCall creates an outbound call that speaks the message and prompt, then
@@ -54,7 +54,7 @@ func (p *Provider) PlaceCall(ctx context.Context, req provider.PlaceRequest) (pr
 	body := CreateCall{
 		To:   []Endpoint{{Type: "phone", Number: number(req.To)}},
 		From: Endpoint{Type: "phone", Number: number(from)},
-		NCCO: []Action{
+		NCCO: []NCCOAction{
 			{Action: "talk", Text: text, BargeIn: true},
 			inputAction(req.Prompt, req.CallbackURL),
 		},

@@ -9,15 +9,15 @@ import (
 	"callhook/internal/voice"
 )
 
-// Action is one NCCO action. Only the fields callhook uses are modelled.
-type Action struct {
-	Action    string     `json:"action"`
-	Text      string     `json:"text,omitempty"`
-	BargeIn   bool       `json:"bargeIn,omitempty"`
-	Type      []string   `json:"type,omitempty"`
-	DTMF      *DTMFInput `json:"dtmf,omitempty"`
-	EventURL  []string   `json:"eventUrl,omitempty"`
-	EventMeth string     `json:"eventMethod,omitempty"`
+// NCCOAction is one NCCO action. Only the fields callhook uses are modelled.
+type NCCOAction struct {
+	Action      string     `json:"action"`
+	Text        string     `json:"text,omitempty"`
+	BargeIn     bool       `json:"bargeIn,omitempty"`
+	Type        []string   `json:"type,omitempty"`
+	DTMF        *DTMFInput `json:"dtmf,omitempty"`
+	EventURL    []string   `json:"eventUrl,omitempty"`
+	EventMethod string     `json:"eventMethod,omitempty"`
 }
 
 // DTMFInput are the dtmf settings of an NCCO input action.
@@ -39,18 +39,18 @@ func (p *Provider) Reply(r *provider.Request, out provider.Outcome) provider.Rep
 	if !ok {
 		return provider.Reply{Status: http.StatusOK, ContentType: "application/json", Body: []byte("{}")}
 	}
-	var ncco []Action
+	var ncco []NCCOAction
 	switch {
 	case !applied && in.Event.Digit != "":
 		// A retried callback the pipeline stored as a duplicate without
 		// events: the first delivery was handled, so do not re-prompt.
-		ncco = []Action{{Action: "talk", Text: "Your input was received. Goodbye."}}
+		ncco = []NCCOAction{{Action: "talk", Text: "Your input was received. Goodbye."}}
 	case in.Action != voice.ActionNone:
-		ncco = []Action{{Action: "talk", Text: confirmation(in, out.Alert)}}
+		ncco = []NCCOAction{{Action: "talk", Text: confirmation(in, out.Alert)}}
 	case in.Event.Digit == "":
-		ncco = []Action{{Action: "talk", Text: "No input was received. Goodbye."}}
+		ncco = []NCCOAction{{Action: "talk", Text: "No input was received. Goodbye."}}
 	default:
-		ncco = []Action{
+		ncco = []NCCOAction{
 			{Action: "talk", Text: joinSentences("Sorry, that input was not recognized.", out.Prompt), BargeIn: true},
 			inputAction(out.Prompt, r.URL),
 		}
@@ -78,15 +78,15 @@ func inputEvent(r *provider.Request, out provider.Outcome) (in provider.Applied,
 	return provider.Applied{Event: evs[0]}, false, true
 }
 
-func inputAction(prompt, eventURL string) Action {
-	a := Action{
+func inputAction(prompt, eventURL string) NCCOAction {
+	a := NCCOAction{
 		Action: "input",
 		Type:   []string{"dtmf"},
 		DTMF:   &DTMFInput{MaxDigits: maxDigits(prompt), SubmitOnHash: true, TimeOut: inputTimeout},
 	}
 	if eventURL != "" {
 		a.EventURL = []string{eventURL}
-		a.EventMeth = http.MethodPost
+		a.EventMethod = http.MethodPost
 	}
 	return a
 }
@@ -108,22 +108,51 @@ func confirmation(in provider.Applied, alert *provider.AlertInfo) string {
 	return text
 }
 
-// maxDigits is the longest run of keypad characters in the prompt, clamped
-// to Vonage's 1–20, or Vonage's default when the prompt names no key.
+// maxDigits is the number of keys in the longest key sequence the prompt names,
+// clamped to Vonage's 1–20, or Vonage's default when the prompt names none.
+// The pipeline's prompt spells keys as words ("Press 7 8 7 to acknowledge.
+// Press star 9 to resolve."), so a run of single keys, "star", "pound" or
+// "hash" counts, and punctuation ends a run. With the default mapping this is
+// 1, so one key press submits at once.
 func maxDigits(prompt string) int {
+	if n := longestKeyRun(prompt); n > 0 {
+		return min(n, 20)
+	}
+	return defaultMaxDigits
+}
+
+func longestKeyRun(prompt string) int {
 	longest, run := 0, 0
-	for _, c := range prompt {
-		if strings.ContainsRune("0123456789*#", c) {
-			run++
-			longest = max(longest, run)
-		} else {
+	for _, w := range strings.Fields(prompt) {
+		word := strings.TrimRight(w, ".,;:!?")
+		n := keyCount(strings.ToLower(word))
+		if n == 0 {
+			run = 0
+			continue
+		}
+		run += n
+		longest = max(longest, run)
+		if word != w {
 			run = 0
 		}
 	}
-	if longest == 0 {
-		return defaultMaxDigits
+	return longest
+}
+
+// keyCount is how many keypad keys a word of a prompt stands for.
+func keyCount(w string) int {
+	switch w {
+	case "star", "pound", "hash":
+		return 1
+	case "":
+		return 0
 	}
-	return min(longest, 20)
+	for _, c := range w {
+		if !strings.ContainsRune("0123456789*#", c) {
+			return 0
+		}
+	}
+	return len(w)
 }
 
 // joinSentences joins non-empty parts with a space, ending each with a period

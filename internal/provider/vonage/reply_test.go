@@ -29,28 +29,28 @@ func TestReply(t *testing.T) {
 		body string
 		out  provider.Outcome
 		// want is the NCCO; nil means a non-NCCO reply ({}).
-		want []Action
+		want []NCCOAction
 	}{
 		{"acknowledged", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("1", voice.ActionAcknowledge, true)}, Alert: alert, Prompt: prompt},
-			[]Action{{Action: "talk", Text: "Alert acknowledged. Disk full on db-1."}}},
+			[]NCCOAction{{Action: "talk", Text: "Alert acknowledged. Disk full on db-1."}}},
 		{"resolved", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("2", voice.ActionResolve, true)},
 			Alert: &provider.AlertInfo{Title: "CPU hot!", State: voice.AlertResolved}, Prompt: prompt},
-			[]Action{{Action: "talk", Text: "Alert resolved. CPU hot!"}}},
+			[]NCCOAction{{Action: "talk", Text: "Alert resolved. CPU hot!"}}},
 		{"resolved without an alert", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("2", voice.ActionResolve, true)}},
-			[]Action{{Action: "talk", Text: "Alert resolved."}}},
+			[]NCCOAction{{Action: "talk", Text: "Alert resolved."}}},
 		{"already acknowledged", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("1", voice.ActionAcknowledge, false)}, Alert: alert},
-			[]Action{{Action: "talk", Text: "Alert is already acknowledged. Disk full on db-1."}}},
+			[]NCCOAction{{Action: "talk", Text: "Alert is already acknowledged. Disk full on db-1."}}},
 		{"unmapped digit re-prompts", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("9", voice.ActionNone, false)}, Alert: alert, Prompt: prompt},
-			[]Action{
+			[]NCCOAction{
 				{Action: "talk", Text: "Sorry, that input was not recognized. Press 1 to acknowledge. Press 2 to resolve.", BargeIn: true},
 				{Action: "input", Type: []string{"dtmf"}, DTMF: &DTMFInput{MaxDigits: 1, SubmitOnHash: true, TimeOut: 10},
-					EventURL: []string{callhookURL + "?a=b"}, EventMeth: "POST"},
+					EventURL: []string{callhookURL + "?a=b"}, EventMethod: "POST"},
 			}},
 		{"timed out without digits", `{"uuid":"u-1","dtmf":{"digits":"","timed_out":true}}`,
 			provider.Outcome{Events: []provider.Applied{dtmf("", voice.ActionNone, false)}, Prompt: prompt},
-			[]Action{{Action: "talk", Text: "No input was received. Goodbye."}}},
+			[]NCCOAction{{Action: "talk", Text: "No input was received. Goodbye."}}},
 		{"duplicate without events", inputBody, provider.Outcome{Duplicate: true, Prompt: prompt},
-			[]Action{{Action: "talk", Text: "Your input was received. Goodbye."}}},
+			[]NCCOAction{{Action: "talk", Text: "Your input was received. Goodbye."}}},
 		{"status event", `{"uuid":"u-1","status":"answered"}`,
 			provider.Outcome{Events: []provider.Applied{{Event: voice.Event{CallID: "u-1", Type: voice.EventStatus, Status: voice.StatusAnswered}}}},
 			nil},
@@ -71,7 +71,7 @@ func TestReply(t *testing.T) {
 				}
 				return
 			}
-			var got []Action
+			var got []NCCOAction
 			if err := json.Unmarshal(rep.Body, &got); err != nil {
 				t.Fatalf("reply %s is not an NCCO array: %v", rep.Body, err)
 			}
@@ -87,8 +87,8 @@ func TestReply(t *testing.T) {
 	}
 }
 
-func equalAction(a, b Action) bool {
-	if a.Action != b.Action || a.Text != b.Text || a.BargeIn != b.BargeIn || a.EventMeth != b.EventMeth ||
+func equalAction(a, b NCCOAction) bool {
+	if a.Action != b.Action || a.Text != b.Text || a.BargeIn != b.BargeIn || a.EventMethod != b.EventMethod ||
 		len(a.Type) != len(b.Type) || len(a.EventURL) != len(b.EventURL) || (a.DTMF == nil) != (b.DTMF == nil) {
 		return false
 	}
@@ -116,6 +116,11 @@ func TestMaxDigits(t *testing.T) {
 		{"Press 787 to acknowledge, 2 to resolve.", 3},
 		{"Press *9# to acknowledge.", 3},
 		{"Press 123456789012345678901234 to win.", 20},
+		// The wording of callback.Prompt: keys spelled one by one.
+		{"Press 1 to acknowledge. Press 2 to resolve. Press 7 8 7 to resolve.", 3},
+		{"Press 2 to resolve. Press star 9 to resolve. Press 1 pound to acknowledge.", 2},
+		{"Press 1, 2 or 3.", 1},
+		{"Press 1 to acknowledge within 10 minutes.", 2},
 	}
 	for _, tt := range tests {
 		if got := maxDigits(tt.prompt); got != tt.want {

@@ -35,15 +35,20 @@
 // HMAC must match, iat is required and must lie within five minutes of the
 // request clock, exp is honoured when present, and payload_hash, when
 // present, must equal the hex SHA-256 of the raw POST body. Vonage always
-// sends payload_hash; a token without one is accepted because the claim is
-// documented as part of the payload, not as mandatory (see the official
-// vector, which has none), and the HMAC plus the iat window still bound it.
+// sends payload_hash; a token without one is still accepted (the claim is
+// not documented as mandatory and the official vector has none). Such a
+// token does not bind the body, so whoever captured one could pair it with
+// another body within the iat window; it cannot be minted without the
+// signature secret.
 //
 // For GET events the hash is taken over a compact JSON object of the query
-// parameters in the order received ([uncertain] in providers.md §4.4; this
+// parameters, decoded, in the order received, a repeated name keeping its
+// first position and last value ([uncertain] in providers.md §4.4; this
 // follows Vonage's support article). A query string of callhook's own, such
-// as ?a=b in the channel URL, is part of that object. POST events ignore the
-// query string entirely.
+// as ?a=b in the channel URL, is part of that object. POST events hash the
+// raw body and ignore the query string (a POST without a body is read, and
+// hashed, like a GET). There is no replay store beyond the iat window; a
+// replay inside it is caught by the idempotency key.
 //
 // # Replies
 //
@@ -51,15 +56,19 @@
 // action confirming the change ("Alert acknowledged. <title>."), for an
 // unrecognized digit a talk saying so followed by a new input action that
 // posts back to the same URL, and for an input that timed out with no digits
-// a goodbye (re-prompting there would loop forever on voicemail). Every
+// a goodbye (re-prompting there would loop forever on voicemail). A retried
+// input callback that the pipeline stored as a duplicate without events is
+// answered "Your input was received." rather than re-prompted. Every
 // other event gets 200 with the JSON object {}: it is not an NCCO (NCCOs
 // are arrays), so Vonage never mistakes it for call control, whereas [] is
 // an empty NCCO that can end a call on synchronous events.
 //
-// maxDigits of the input action is the longest run of keypad characters in
-// the prompt ("Press 1 to acknowledge" gives 1, so one key submits at once),
-// or Vonage's default of 4 when the prompt has none; the prompt is the only
-// view of the DTMF mapping a provider gets.
+// maxDigits of the input action is the number of keys in the longest key
+// sequence the prompt names, read from the pipeline's wording ("Press 7 8 7
+// to acknowledge." gives 3, "Press 1 …" gives 1 so one key submits at once),
+// or Vonage's default of 4 when the prompt names none: the prompt is the only
+// view of the DTMF mapping a provider gets. submitOnHash lets the callee end
+// a shorter code with #.
 //
 // # REST API
 //
@@ -201,9 +210,10 @@ func (p *Provider) Verify(r *provider.Request) error {
 		if !isString {
 			return provider.Errorf(provider.ErrBadSignature, "payload_hash claim is not a string")
 		}
+		// Hash what Parse reads: the query when there is no body.
 		var got string
-		if r.Method == http.MethodGet {
-			got = QueryPayloadHash(rawQuery(r.URL))
+		if q := rawQuery(r.URL); r.Method == http.MethodGet || (len(bytes.TrimSpace(r.Body)) == 0 && q != "") {
+			got = QueryPayloadHash(q)
 		} else {
 			got = PayloadHash(r.Body)
 		}
@@ -243,6 +253,7 @@ func rawQuery(u string) string {
 // endpoint object ({"type":"phone","number":"…"}) as its address.
 type flexString string
 
+// UnmarshalJSON implements json.Unmarshaler.
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
@@ -309,11 +320,11 @@ type wire struct {
 // (JSON body or query string) carried it.
 type fields struct {
 	uuid, callUUID, conversationUUID, status, subState, direction string
-	from, to, timestamp, duration, reason, detail                   string
-	hasInput                                                        bool
-	digits, timedOut, speech                                        string
-	recordingURL, conversationTo, conversationFrom                  string
-	raw                                                             map[string]string
+	from, to, timestamp, duration, reason, detail                 string
+	hasInput                                                      bool
+	digits, timedOut, speech                                      string
+	recordingURL, conversationTo, conversationFrom                string
+	raw                                                           map[string]string
 }
 
 func (w wire) fields() (fields, error) {

@@ -575,3 +575,50 @@ func TestSampleCallback(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyQueryHashSource pins the [uncertain] GET choice: the hash covers
+// the decoded query parameters in received order, and a POST without a body
+// is hashed like a GET because Parse reads its query.
+func TestVerifyQueryHashSource(t *testing.T) {
+	const secret = "s3cr3t-signature"
+	p := New(provider.Config{"signature_secret": secret}, provider.Deps{})
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const q = "uuid=u-1&status=busy&timestamp=2026-03-01T12%3A00%3A00.000Z"
+	sign := func(hash string) http.Header {
+		tok, err := SignWebhook(secret, hash, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return http.Header{"Authorization": {"Bearer " + tok}, "Content-Type": {"application/json"}}
+	}
+	tests := []struct {
+		name   string
+		method string
+		url    string
+		body   string
+		hash   string
+		ok     bool
+	}{
+		{"GET in order", http.MethodGet, callhookURL + "?" + q, "", QueryPayloadHash(q), true},
+		{"GET hash of the JSON object", http.MethodGet, callhookURL + "?" + q, "",
+			PayloadHash([]byte(`{"uuid":"u-1","status":"busy","timestamp":"2026-03-01T12:00:00.000Z"}`)), true},
+		{"GET reordered", http.MethodGet, callhookURL + "?status=busy&uuid=u-1&timestamp=2026-03-01T12%3A00%3A00.000Z", "", QueryPayloadHash(q), false},
+		{"GET hash of an empty body", http.MethodGet, callhookURL + "?" + q, "", PayloadHash(nil), false},
+		{"POST without body", http.MethodPost, callhookURL + "?" + q, "", QueryPayloadHash(q), true},
+		{"POST without body, empty-body hash", http.MethodPost, callhookURL + "?" + q, "", PayloadHash(nil), false},
+		{"POST body ignores the query", http.MethodPost, callhookURL + "?" + q, `{"uuid":"u-2","status":"answered"}`,
+			PayloadHash([]byte(`{"uuid":"u-2","status":"answered"}`)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &provider.Request{Method: tt.method, URL: tt.url, Body: []byte(tt.body), Header: sign(tt.hash), Now: now}
+			err := p.Verify(r)
+			if tt.ok != (err == nil) {
+				t.Fatalf("Verify: %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, provider.ErrBadSignature) {
+				t.Fatalf("Verify: %v, want ErrBadSignature", err)
+			}
+		})
+	}
+}
