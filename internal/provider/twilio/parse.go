@@ -275,8 +275,9 @@ func ParseNotification(body []byte) (voice.Event, error) {
 	return e, nil
 }
 
-// isJSON reports whether r carries a JSON body (Call Notification, RELAY).
-func isJSON(r *provider.Request) bool {
+// IsJSON reports whether r carries a JSON body (a Call Notification here,
+// a RELAY event for SignalWire): not a GET, media type application/json or +json.
+func IsJSON(r *provider.Request) bool {
 	if r.Method == http.MethodGet {
 		return false
 	}
@@ -287,7 +288,7 @@ func isJSON(r *provider.Request) bool {
 // Parse reads a Twilio callback: a status callback or <Gather> action (form
 // POST, or the query string of a GET) or a Call Notification (JSON).
 func Parse(r *provider.Request) ([]voice.Event, error) {
-	if isJSON(r) {
+	if IsJSON(r) {
 		e, err := ParseNotification(r.Body)
 		if err != nil {
 			return nil, err

@@ -38,7 +38,8 @@ type Client struct {
 	AccountSid string
 	// Username and Password are the HTTP basic auth credentials.
 	Username, Password string
-	HTTP               *http.Client
+	// HTTP sends the requests; nil means http.DefaultClient.
+	HTTP *http.Client
 }
 
 func (c *Client) callsPath() string {

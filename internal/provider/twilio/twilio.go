@@ -142,7 +142,7 @@ func CheckPhone(key, v string) error {
 
 func isHex(s string) bool {
 	_, err := hex.DecodeString(s)
-	return err == nil && len(s)%2 == 0
+	return err == nil
 }
 
 // Provider is a configured Twilio adapter.

@@ -93,7 +93,7 @@ func EmptyTwiML() provider.Reply { return TwiMLReply(Response{}) }
 // JSON, 200 when delivered to a console binding else 404; <Gather> action →
 // TwiML from GatherReply; anything else → EmptyTwiML.
 func RenderReply(r *provider.Request, out provider.Outcome) provider.Reply {
-	if isJSON(r) {
+	if IsJSON(r) {
 		return NotificationReply(out)
 	}
 	v, err := r.Params()
