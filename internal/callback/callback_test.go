@@ -483,3 +483,41 @@ func TestDedupeKeyScopes(t *testing.T) {
 		t.Error("dedupe key must be 16 bytes")
 	}
 }
+
+func TestDuplicateRepliesWithOriginalOutcome(t *testing.T) {
+	e := newEnv(t)
+	a := e.alert()
+	e.register("D2", a)
+	body := `{"call_id":"D2","event_type":"dtmf","digit":"1"}`
+	first := e.post(body)
+	second := e.post(body)
+	var r1, r2 struct {
+		Duplicate bool `json:"duplicate"`
+		Events    []struct {
+			Action  string `json:"action"`
+			Applied bool   `json:"applied"`
+		} `json:"events"`
+	}
+	json.Unmarshal(first.Body, &r1)
+	json.Unmarshal(second.Body, &r2)
+	if !r2.Duplicate || len(r2.Events) != 1 || r2.Events[0].Action != "acknowledge" || !r2.Events[0].Applied {
+		t.Errorf("duplicate reply %s, want the original action (first: %s)", second.Body, first.Body)
+	}
+}
+
+func TestAltCallIDMatches(t *testing.T) {
+	e := newEnv(t)
+	c := e.register("request-uuid-1", 0)
+	err := e.st.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.Ingest(ctx, store.Ingest{Callback: &store.Callback{ChannelID: e.ch.ID, Method: "POST", Path: "/x"},
+			Channel: e.ch, Provider: "generic", DedupeKey: []byte("0123456789abcdef"), Now: e.now,
+			Events: []voice.Event{{CallID: "call-uuid-1", AltCallID: "request-uuid-1", Type: voice.EventStatus, Status: voice.StatusRinging, Sequence: -1}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := e.call(c.ID); v.Status != "ringing" || len(v.Events) != 1 {
+		t.Errorf("alt id not matched: status %s, %d events", v.Status, len(v.Events))
+	}
+}

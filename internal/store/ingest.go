@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"callhook/internal/voice"
 )
 
@@ -58,10 +60,7 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 			return res, err
 		}
 		res = IngestResult{CallbackID: cb.ID, Outcome: cb.Outcome, Duplicate: true}
-		for _, e := range in.Events {
-			res.Applied = append(res.Applied, Applied{Event: e, Matched: true})
-		}
-		return res, nil
+		return res, tx.originalOutcome(ctx, in, &res)
 	}
 
 	dtmf := ChannelDTMF(in.Channel)
@@ -75,6 +74,11 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 		c, err := findCall(ctx, tx, in.Provider, e.CallID)
 		if err != nil {
 			return res, err
+		}
+		if c == nil && e.AltCallID != "" {
+			if c, err = findCall(ctx, tx, in.Provider, e.AltCallID); err != nil {
+				return res, err
+			}
 		}
 		if c == nil && e.Direction == voice.Inbound {
 			c, err = tx.createInboundCall(ctx, in, e)
@@ -447,3 +451,48 @@ func sortTimeline(evs []Event) {
 	})
 }
 
+
+// originalOutcome fills a duplicate's result with what the original callback
+// applied, so a provider retrying because it lost our reply gets the same
+// reply (a retried gather still hears "Alert acknowledged").
+func (tx *Tx) originalOutcome(ctx context.Context, in Ingest, res *IngestResult) error {
+	var origID int64
+	if err := tx.NewRaw("SELECT callback_id FROM dedupe WHERE key = ?", in.DedupeKey).Scan(ctx, &origID); err != nil {
+		return fmt.Errorf("store: dedupe original: %w", err)
+	}
+	var evs []Event
+	if err := tx.NewSelect().Model(&evs).Where("callback_id = ?", origID).Order("id").Scan(ctx); err != nil {
+		return fmt.Errorf("store: original events: %w", err)
+	}
+	if len(evs) != len(in.Events) {
+		// Same provider key, different content: report the events as received, unapplied.
+		for _, e := range in.Events {
+			res.Applied = append(res.Applied, Applied{Event: e})
+		}
+		return nil
+	}
+	for i, ev := range evs {
+		a := Applied{Event: in.Events[i], Action: voice.Action(ev.Action), Changed: ev.Applied, Matched: ev.CallID != nil}
+		if ev.CallID != nil {
+			a.CallID = *ev.CallID
+			if c, err := getCall(ctx, tx, *ev.CallID); err == nil && c.AlertID != nil {
+				a.AlertID = *c.AlertID
+				if res.Alert == nil {
+					if al, err := GetAlert(ctx, tx, *c.AlertID); err == nil {
+						res.Alert = al
+					}
+				}
+			}
+		}
+		res.Applied = append(res.Applied, a)
+	}
+	return nil
+}
+
+func getCall(ctx context.Context, db bun.IDB, id int64) (*Call, error) {
+	c := new(Call)
+	if err := db.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "call")
+	}
+	return c, nil
+}

@@ -109,6 +109,9 @@ const (
 type Event struct {
 	// CallID is the provider's call id (Twilio CallSid, Telnyx call_control_id, ...).
 	CallID string
+	// AltCallID is another id the provider may have given the call when it was
+	// placed (Plivo's RequestUUID); a call not found by CallID is looked up by it.
+	AltCallID string
 	Type   EventType
 	Status Status
 	// Digit is the keypad input as a string (multi-digit allowed).

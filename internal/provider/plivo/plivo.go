@@ -313,6 +313,10 @@ func event(params url.Values) (voice.Event, error) {
 	if e.CallID == "" {
 		return e, fmt.Errorf("missing CallUUID")
 	}
+	// PlaceCall returns the request_uuid; callbacks name the call by CallUUID.
+	if ru := get("RequestUUID"); ru != "" && ru != e.CallID {
+		e.AltCallID = ru
+	}
 	switch strings.ToLower(get("Direction")) {
 	case "inbound":
 		e.Direction = voice.Inbound
