@@ -1,0 +1,528 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+type channelJSON struct {
+	ID                     string            `json:"id"`
+	Name                   string            `json:"name"`
+	Secret                 string            `json:"secret"`
+	CallbackURL            string            `json:"callback_url"`
+	DTMFMap                map[string]string `json:"dtmf_map"`
+	Provider               *struct{ Type string } `json:"provider"`
+	SignatureCheckDisabled bool              `json:"signature_check_disabled"`
+}
+
+type eventJSON struct {
+	ID        int64  `json:"id"`
+	EventType string `json:"event_type"`
+	Status    string `json:"status"`
+	Digit     string `json:"digit"`
+	Action    string `json:"action"`
+	Applied   bool   `json:"applied"`
+	Message   string `json:"message"`
+}
+
+type callJSON struct {
+	ID             int64       `json:"id"`
+	ChannelID      string      `json:"channel_id"`
+	AlertID        *int64      `json:"alert_id"`
+	Provider       string      `json:"provider"`
+	ProviderCallID string      `json:"provider_call_id"`
+	Direction      string      `json:"direction"`
+	To             string      `json:"to"`
+	Status         string      `json:"status"`
+	DurationS      *float64    `json:"duration_s"`
+	MOS            *float64    `json:"mos"`
+	Events         []eventJSON `json:"events"`
+}
+
+type alertJSON struct {
+	ID             int64      `json:"id"`
+	Title          string     `json:"title"`
+	State          string     `json:"state"`
+	AcknowledgedBy *string    `json:"acknowledged_by"`
+	ResolvedBy     *string    `json:"resolved_by"`
+	Calls          []callJSON `json:"calls"`
+}
+
+type callbackJSON struct {
+	ID         int64   `json:"id"`
+	ChannelID  string  `json:"channel_id"`
+	Outcome    string  `json:"outcome"`
+	Reason     string  `json:"reason"`
+	StatusCode int     `json:"status_code"`
+	Path       string  `json:"path"`
+	Body       *string `json:"body"`
+	EventCount int     `json:"event_count"`
+}
+
+func (a *testApp) channel(body any) channelJSON {
+	a.t.Helper()
+	var ch channelJSON
+	if code := a.do("POST", "/api/v1/channels", a.admin, body, &ch); code != 201 {
+		a.t.Fatalf("create channel: %d", code)
+	}
+	return ch
+}
+
+func (a *testApp) registerCall(chID, providerCallID string, alertID *int64) callJSON {
+	a.t.Helper()
+	var c callJSON
+	body := map[string]any{"channel_id": chID, "to": "+15550100", "provider_call_id": providerCallID}
+	if alertID != nil {
+		body["alert_id"] = *alertID
+	}
+	if code := a.do("POST", "/api/v1/calls", a.admin, body, &c); code != 201 {
+		a.t.Fatalf("register call: %d", code)
+	}
+	return c
+}
+
+// TestGenericScenario is the foundation issue's check, end to end over HTTP.
+func TestGenericScenario(t *testing.T) {
+	a := startApp(t, func(c *Config) { c.MaxBody = 4096 })
+	ch := a.channel(map[string]any{"name": "Ops"})
+	if ch.Secret == "" || !strings.HasSuffix(ch.CallbackURL, "/api/integrations/voice/callback/"+ch.ID+"/"+ch.Secret) {
+		t.Fatalf("channel %+v", ch)
+	}
+	if ch.DTMFMap["1"] != "acknowledge" || ch.DTMFMap["2"] != "resolve" {
+		t.Errorf("default DTMF map %v", ch.DTMFMap)
+	}
+	var al alertJSON
+	if code := a.do("POST", "/api/v1/alerts", a.admin, map[string]any{"title": "DB down", "severity": "critical"}, &al); code != 201 || al.State != "firing" {
+		t.Fatalf("create alert: %d %+v", code, al)
+	}
+	call := a.registerCall(ch.ID, "abc-123", &al.ID)
+	if call.Status != "queued" || call.Provider != "generic" {
+		t.Fatalf("registered call %+v", call)
+	}
+	cb := ch.CallbackURL
+	steps := []struct {
+		name, url, ct, body string
+		want                int
+	}{
+		{"ringing", cb, "application/json", `{"call_id":"abc-123","event_type":"status","status":"ringing"}`, 200},
+		{"answered", cb, "application/json", `{"call_id":"abc-123","event_type":"status","status":"answered"}`, 200},
+		{"dtmf 1", cb, "application/json", `{"call_id":"abc-123","event_type":"dtmf","digit":"1"}`, 200},
+		{"duplicate dtmf", cb, "application/json", `{"call_id":"abc-123","event_type":"dtmf","digit":"1"}`, 200},
+		{"completed", cb, "application/json; charset=utf-8", `{"call_id":"abc-123","event_type":"status","status":"completed","duration_s":42}`, 200},
+		{"late ringing", cb, "application/json", `{"call_id":"abc-123","event_type":"status","status":"ringing","message":"late"}`, 200},
+		{"unknown call", cb, "application/json", `{"call_id":"nobody","event_type":"status","status":"ringing"}`, 200},
+		{"wrong secret", strings.Replace(cb, ch.Secret, "nope", 1), "application/json", `{"call_id":"abc-123","event_type":"status","status":"failed"}`, 404},
+		{"unknown channel", strings.Replace(cb, "/"+ch.ID+"/", "/ghost/", 1), "application/json", `{}`, 404},
+		{"malformed", cb, "application/json", `{"call_id":`, 400},
+		{"wrong type", cb, "text/xml", `<x/>`, 415},
+		{"oversized", cb, "application/json", `{"call_id":"abc-123","pad":"` + strings.Repeat("x", 5000) + `"}`, 413},
+		{"far oversized", cb, "application/json", `{"pad":"` + strings.Repeat("x", 20000) + `"}`, 413},
+	}
+	for _, s := range steps {
+		code, body := a.post(s.url, s.ct, []byte(s.body), nil)
+		if code != s.want {
+			t.Errorf("%s: %d %s, want %d", s.name, code, body, s.want)
+		}
+		if code == 404 && body != `{"error":"not found"}` {
+			t.Errorf("%s: 404 body %s", s.name, body)
+		}
+	}
+	var got callJSON
+	a.do("GET", fmt.Sprintf("/api/v1/calls/%d", call.ID), a.admin, nil, &got)
+	if got.Status != "completed" || got.DurationS == nil || *got.DurationS != 42 {
+		t.Errorf("call %+v", got)
+	}
+	var seq []string
+	for _, e := range got.Events {
+		seq = append(seq, e.EventType+":"+e.Status)
+	}
+	if strings.Join(seq, ",") != "status:ringing,status:answered,dtmf:unknown,status:completed,status:ringing" {
+		t.Errorf("timeline %v", seq)
+	}
+	if d := got.Events[2]; d.Digit != "1" || d.Action != "acknowledge" || !d.Applied {
+		t.Errorf("dtmf event %+v", d)
+	}
+	a.do("GET", fmt.Sprintf("/api/v1/alerts/%d", al.ID), a.admin, nil, &al)
+	if al.State != "acknowledged" || al.AcknowledgedBy == nil || !strings.Contains(*al.AcknowledgedBy, "digit 1") || len(al.Calls) != 1 {
+		t.Errorf("alert %+v", al)
+	}
+	var cbs struct {
+		Items      []callbackJSON `json:"items"`
+		NextCursor *string        `json:"next_cursor"`
+	}
+	a.do("GET", "/api/v1/callbacks?limit=100", a.admin, nil, &cbs)
+	outcomes := map[string]int{}
+	reasons := map[string]bool{}
+	for _, c := range cbs.Items {
+		outcomes[c.Outcome]++
+		reasons[c.Reason] = true
+		if strings.Contains(c.Path, ch.Secret) {
+			t.Errorf("callback %d path %q leaks the secret", c.ID, c.Path)
+		}
+	}
+	if outcomes["accepted"] != 5 || outcomes["duplicate"] != 1 || outcomes["unmatched"] != 1 || outcomes["rejected"] != 6 {
+		t.Errorf("outcomes %v", outcomes)
+	}
+	for _, r := range []string{"bad_secret", "unknown_channel", "bad_payload", "unsupported_media_type", "too_large"} {
+		if !reasons[r] {
+			t.Errorf("no callback stored with reason %s (have %v)", r, reasons)
+		}
+	}
+	a.do("GET", "/api/v1/callbacks?outcome=rejected&limit=2", a.admin, nil, &cbs)
+	if len(cbs.Items) != 2 || cbs.NextCursor == nil {
+		t.Fatalf("paged rejected callbacks: %d items, cursor %v", len(cbs.Items), cbs.NextCursor)
+	}
+	first := cbs.Items[0].ID
+	a.do("GET", "/api/v1/callbacks?outcome=rejected&limit=2&cursor="+*cbs.NextCursor, a.admin, nil, &cbs)
+	if len(cbs.Items) != 2 || cbs.Items[0].ID >= first {
+		t.Errorf("second page %+v", cbs.Items)
+	}
+	// The unknown call's events attach when it is registered.
+	late := a.registerCall(ch.ID, "nobody", nil)
+	a.do("GET", fmt.Sprintf("/api/v1/calls/%d", late.ID), a.admin, nil, &got)
+	if got.Status != "ringing" || len(got.Events) != 1 {
+		t.Errorf("late-registered call %+v", got)
+	}
+}
+
+func TestAuthAndRoles(t *testing.T) {
+	a := startApp(t)
+	viewer := a.token("viewer")
+	ch := a.channel(map[string]any{"name": "Ops"})
+	tests := []struct {
+		method, path, token string
+		body                any
+		want                int
+	}{
+		{"GET", "/api/v1/channels", "", nil, 401},
+		{"GET", "/api/v1/channels", "chk_bogus", nil, 401},
+		{"GET", "/api/v1/channels", viewer, nil, 200},
+		{"POST", "/api/v1/channels", viewer, map[string]any{"name": "x"}, 403},
+		{"PATCH", "/api/v1/channels/" + ch.ID, viewer, map[string]any{"name": "x"}, 403},
+		{"DELETE", "/api/v1/channels/" + ch.ID, viewer, nil, 403},
+		{"POST", "/api/v1/channels/" + ch.ID + "/rotate-secret", viewer, nil, 403},
+		{"PUT", "/api/v1/provider", viewer, map[string]any{"type": "generic"}, 403},
+		{"POST", "/api/v1/alerts", viewer, map[string]any{"title": "x"}, 403},
+		{"POST", "/api/v1/calls", viewer, map[string]any{"channel_id": ch.ID, "provider_call_id": "x"}, 403},
+		{"GET", "/api/v1/provider", viewer, nil, 200},
+		{"GET", "/api/v1/calls", viewer, nil, 200},
+		{"GET", "/api/v1/stats", viewer, nil, 200},
+		{"GET", "/api/v1/nothing", viewer, nil, 404},
+		{"GET", "/api/v1/calls/999", viewer, nil, 404},
+		{"GET", "/api/v1/calls/abc", viewer, nil, 404},
+		{"POST", "/api/v1/channels", a.admin, `{"name":`, 400},
+		{"POST", "/api/v1/channels", a.admin, map[string]any{"name": "x", "bogus": 1}, 400},
+		{"POST", "/api/v1/channels", a.admin, map[string]any{"id": "Bad ID!"}, 400},
+		{"POST", "/api/v1/channels", a.admin, map[string]any{"id": ch.ID}, 409},
+		{"POST", "/api/v1/channels", a.admin, map[string]any{"name": "x", "dtmf_map": map[string]string{"1a": "acknowledge"}}, 400},
+		{"POST", "/api/v1/channels", a.admin, map[string]any{"name": "x", "dtmf_map": map[string]string{"1": "snooze"}}, 400},
+		{"GET", "/api/v1/calls?status=flying", a.admin, nil, 400},
+		{"GET", "/api/v1/calls?cursor=zz", a.admin, nil, 400},
+	}
+	for _, tt := range tests {
+		var out any
+		code := a.do(tt.method, tt.path, tt.token, tt.body, &out)
+		if code != tt.want {
+			t.Errorf("%s %s: %d, want %d (%v)", tt.method, tt.path, code, tt.want, out)
+		}
+		if code >= 400 {
+			m, _ := out.(map[string]any)
+			if msg, _ := m["error"].(string); msg == "" {
+				t.Errorf("%s %s: error body %v has no message", tt.method, tt.path, out)
+			}
+		}
+	}
+	// Viewers see no secrets.
+	var chs []channelJSON
+	a.do("GET", "/api/v1/channels", viewer, nil, &chs)
+	if len(chs) != 1 || chs[0].Secret != "" || chs[0].CallbackURL != "" {
+		t.Errorf("viewer sees %+v", chs)
+	}
+	// Viewers may acknowledge.
+	var al alertJSON
+	a.do("POST", "/api/v1/alerts", a.admin, map[string]any{"title": "x"}, &al)
+	if code := a.do("POST", fmt.Sprintf("/api/v1/alerts/%d/acknowledge", al.ID), viewer, nil, &al); code != 200 || al.State != "acknowledged" {
+		t.Errorf("viewer ack: %d %s", code, al.State)
+	}
+	if code := a.do("POST", fmt.Sprintf("/api/v1/alerts/%d/resolve", al.ID), viewer, nil, &al); code != 200 || al.State != "resolved" || *al.ResolvedBy != "token:t-viewer" {
+		t.Errorf("viewer resolve: %d %+v", code, al)
+	}
+}
+
+func TestChannelsAndProviderAPI(t *testing.T) {
+	a := startApp(t)
+	var pv struct {
+		Type           string            `json:"type"`
+		Config         map[string]string `json:"config"`
+		SignatureCheck string            `json:"signature_check"`
+		Warnings       []string          `json:"warnings"`
+		Capabilities   []string          `json:"capabilities"`
+	}
+	a.do("GET", "/api/v1/provider", a.admin, nil, &pv)
+	if pv.Type != "generic" || pv.SignatureCheck != "off" || len(pv.Warnings) == 0 {
+		t.Errorf("default provider %+v", pv)
+	}
+	token := "0123456789abcdef0123456789abcdef"
+	code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio",
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}, &pv)
+	if code != 200 || pv.Type != "twilio" || pv.SignatureCheck != "on" || strings.Contains(pv.Config["auth_token"], "0123") {
+		t.Fatalf("put provider: %d %+v", code, pv)
+	}
+	// Blank keeps the stored secret.
+	a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio",
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": ""}}, &pv)
+	if pv.SignatureCheck != "on" {
+		t.Errorf("blank auth_token dropped the stored one: %+v", pv)
+	}
+	var e map[string]string
+	if code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "nope"}, &e); code != 400 {
+		t.Errorf("unknown type: %d", code)
+	}
+	if code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio", "config": map[string]string{"colour": "red"}}, &e); code != 400 || !strings.Contains(e["error"], "colour") {
+		t.Errorf("unknown key: %d %v", code, e)
+	}
+
+	ch := a.channel(map[string]any{"name": "Ops", "dtmf_map": map[string]string{"787": "resolve", "1": "ack"},
+		"provider": map[string]any{"type": "generic", "config": map[string]string{"signing_secret": "sekret-value-123"}}})
+	if ch.DTMFMap["787"] != "resolve" || ch.DTMFMap["1"] != "acknowledge" || ch.Provider == nil || ch.Provider.Type != "generic" {
+		t.Errorf("created %+v", ch)
+	}
+	var patched channelJSON
+	a.do("PATCH", "/api/v1/channels/"+ch.ID, a.admin, map[string]any{"name": "Ops EU", "provider": nil}, &patched)
+	if patched.Name != "Ops EU" || patched.Provider != nil || patched.DTMFMap["787"] != "resolve" {
+		t.Errorf("patched %+v", patched)
+	}
+	old := ch.Secret
+	var rotated struct {
+		channelJSON
+		PrevExpires *time.Time `json:"previous_secret_expires_at"`
+	}
+	a.do("POST", "/api/v1/channels/"+ch.ID+"/rotate-secret", a.admin, map[string]any{"grace_seconds": 3600}, &rotated)
+	if rotated.Secret == old || rotated.PrevExpires == nil || rotated.PrevExpires.Before(time.Now().Add(59*time.Minute)) {
+		t.Errorf("rotated %+v", rotated)
+	}
+	// The old secret still passes the secret check during the grace period;
+	// the channel now uses the global Twilio provider, whose signature this
+	// unsigned request lacks: 401, not the 404 of a wrong secret.
+	if code, body := a.post(a.URL()+"/api/integrations/voice/callback/"+ch.ID+"/"+old, "application/x-www-form-urlencoded", []byte(`CallSid=CA1&CallStatus=ringing`), nil); code != 401 {
+		t.Errorf("old secret during grace: %d %s", code, body)
+	}
+	if code, _ := a.post(a.URL()+"/api/integrations/voice/callback/"+ch.ID+"/wrong", "application/x-www-form-urlencoded", []byte(`CallSid=CA1&CallStatus=ringing`), nil); code != 404 {
+		t.Errorf("wrong secret: %d", code)
+	}
+	if code := a.do("DELETE", "/api/v1/channels/"+ch.ID, a.admin, nil, nil); code != 204 {
+		t.Errorf("delete: %d", code)
+	}
+	if code := a.do("GET", "/api/v1/channels/"+ch.ID, a.admin, nil, nil); code != 404 {
+		t.Errorf("deleted channel: %d", code)
+	}
+}
+
+func TestSimulatorAlertEndToEnd(t *testing.T) {
+	a := startApp(t)
+	ch := a.channel(map[string]any{"name": "Sim", "provider": map[string]any{"type": "simulator", "config": map[string]string{}}})
+	var al alertJSON
+	code := a.do("POST", "/api/v1/alerts", a.admin, map[string]any{"title": "Checkout down", "channel_id": ch.ID,
+		"targets": []string{"+15550001", "+15550002"}}, &al)
+	if code != 201 || len(al.Calls) != 2 {
+		t.Fatalf("alert: %d %+v", code, al)
+	}
+	// The simulator posts callbacks back through the real endpoint; wait until
+	// both calls finish.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		a.do("GET", fmt.Sprintf("/api/v1/alerts/%d", al.ID), a.admin, nil, &al)
+		done := 0
+		for _, c := range al.Calls {
+			if c.Status == "completed" || c.Status == "busy" || c.Status == "no_answer" || c.Status == "failed" {
+				done++
+			}
+		}
+		if done == 2 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var calls struct{ Items []callJSON }
+	a.do("GET", "/api/v1/calls?channel_id="+ch.ID, a.admin, nil, &calls)
+	if len(calls.Items) != 2 {
+		t.Fatalf("%d calls", len(calls.Items))
+	}
+	for _, c := range calls.Items {
+		var full callJSON
+		a.do("GET", fmt.Sprintf("/api/v1/calls/%d", c.ID), a.admin, nil, &full)
+		if len(full.Events) < 2 {
+			t.Errorf("call %s has %d events; the simulator's callbacks did not arrive (status %s)", c.ProviderCallID, len(full.Events), full.Status)
+		}
+	}
+}
+
+func TestStreamResumesWithoutGaps(t *testing.T) {
+	a := startApp(t)
+	ch := a.channel(map[string]any{"name": "S"})
+	a.registerCall(ch.ID, "ws-1", nil)
+	dial := func(after string) *websocket.Conn {
+		u := strings.Replace(a.URL(), "http://", "ws://", 1) + "/api/v1/stream" + after
+		conn, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Authorization": {"Bearer " + a.admin}})
+		if err != nil {
+			t.Fatalf("dial %s: %v (%v)", u, err, resp)
+		}
+		return conn
+	}
+	type msg struct {
+		Seq    int64           `json:"seq"`
+		Type   string          `json:"type"`
+		CallID *int64          `json:"call_id"`
+		Data   json.RawMessage `json:"data"`
+	}
+	read := func(c *websocket.Conn) msg {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var m msg
+		if err := c.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	conn := dial("")
+	hello := read(conn)
+	if hello.Type != "hello" || hello.Seq == 0 {
+		t.Fatalf("hello %+v", hello)
+	}
+	a.post(ch.CallbackURL, "application/json", []byte(`{"call_id":"ws-1","event_type":"status","status":"ringing"}`), nil)
+	var live []msg
+	for len(live) == 0 || live[len(live)-1].Type != "callback" {
+		live = append(live, read(conn))
+	}
+	conn.Close()
+	// Events committed while disconnected arrive on resume, in order.
+	a.post(ch.CallbackURL, "application/json", []byte(`{"call_id":"ws-1","event_type":"status","status":"answered"}`), nil)
+	a.post(ch.CallbackURL, "application/json", []byte(`{"call_id":"ws-1","event_type":"status","status":"completed"}`), nil)
+	conn = dial(fmt.Sprintf("?after=%d", live[len(live)-1].Seq))
+	defer conn.Close()
+	var statuses []string
+	last := live[len(live)-1].Seq
+	for len(statuses) < 2 {
+		m := read(conn)
+		if m.Seq != last+1 {
+			t.Fatalf("gap: seq %d after %d", m.Seq, last)
+		}
+		last = m.Seq
+		if m.Type == "event" {
+			var ev eventJSON
+			json.Unmarshal(m.Data, &ev)
+			statuses = append(statuses, ev.Status)
+		}
+	}
+	if strings.Join(statuses, ",") != "answered,completed" {
+		t.Errorf("resumed events %v", statuses)
+	}
+	// Unauthenticated stream is refused.
+	_, resp, err := websocket.DefaultDialer.Dial(strings.Replace(a.URL(), "http://", "ws://", 1)+"/api/v1/stream", nil)
+	if err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Errorf("anonymous stream: %v %v", err, resp)
+	}
+}
+
+func TestOperationsEndpoints(t *testing.T) {
+	a := startApp(t)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(a.URL() + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s: %v %v", p, err, resp)
+		}
+	}
+	ch := a.channel(map[string]any{"name": "M"})
+	a.post(ch.CallbackURL, "application/json", []byte(`{"call_id":"m","event_type":"status","status":"ringing"}`), nil)
+	resp, err := http.Get(a.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(body, []byte(`callhook_callbacks_total{outcome="unmatched",reason="",status="200"} 1`)) {
+		t.Errorf("metrics lack the callback counter:\n%s", body)
+	}
+	if bytes.Contains(body, []byte(ch.Secret)) {
+		t.Error("metrics leak a channel secret")
+	}
+}
+
+func TestCallsCSVStatsAndReplay(t *testing.T) {
+	a := startApp(t)
+	ch := a.channel(map[string]any{"name": "C"})
+	c := a.registerCall(ch.ID, "csv-1", nil)
+	a.post(ch.CallbackURL, "application/json", []byte(`{"call_id":"csv-1","event_type":"status","status":"completed","duration_s":30,"mos":4.2}`), nil)
+	req, _ := http.NewRequest("GET", a.URL()+"/api/v1/calls.csv", nil)
+	req.Header.Set("Authorization", "Bearer "+a.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 2 || !strings.Contains(lines[1], "csv-1") || !strings.Contains(lines[1], ",completed,30,4.2,") {
+		t.Errorf("csv %q", body)
+	}
+	var st struct {
+		Items []struct {
+			ChannelID    string   `json:"channel_id"`
+			Calls        int      `json:"calls"`
+			AnsweredRate float64  `json:"answered_rate"`
+			MeanMOS      *float64 `json:"mean_mos"`
+		} `json:"items"`
+	}
+	a.do("GET", "/api/v1/stats", a.admin, nil, &st)
+	if len(st.Items) != 1 || st.Items[0].Calls != 1 || st.Items[0].AnsweredRate != 1 || *st.Items[0].MeanMOS != 4.2 {
+		t.Errorf("stats %+v", st)
+	}
+	// A callback rejected for an unknown channel is replayed after the channel exists.
+	ghost := strings.Replace(ch.CallbackURL, "/"+ch.ID+"/", "/later/", 1)
+	a.post(ghost, "application/json", []byte(`{"call_id":"csv-1","event_type":"dtmf","digit":"9"}`), nil)
+	var cbs struct{ Items []callbackJSON }
+	a.do("GET", "/api/v1/callbacks?outcome=rejected", a.admin, nil, &cbs)
+	if len(cbs.Items) != 1 || cbs.Items[0].Reason != "unknown_channel" {
+		t.Fatalf("rejected %+v", cbs.Items)
+	}
+	var full callbackJSON
+	a.do("GET", fmt.Sprintf("/api/v1/callbacks/%d", cbs.Items[0].ID), a.admin, nil, &full)
+	if full.Body == nil || !strings.Contains(*full.Body, `"digit":"9"`) {
+		t.Errorf("raw body %+v", full)
+	}
+	a.channel(map[string]any{"id": "later", "name": "Later"})
+	var rr struct {
+		Outcome    string `json:"outcome"`
+		CallbackID int64  `json:"callback_id"`
+	}
+	if code := a.do("POST", fmt.Sprintf("/api/v1/callbacks/%d/replay", full.ID), a.admin, nil, &rr); code != 200 || rr.Outcome != "accepted" {
+		t.Errorf("replay: %d %+v", code, rr)
+	}
+	var got callJSON
+	a.do("GET", fmt.Sprintf("/api/v1/calls/%d", c.ID), a.admin, nil, &got)
+	if len(got.Events) != 2 || got.Events[1].Digit != "9" {
+		t.Errorf("replayed event not on the call: %+v", got.Events)
+	}
+}
+
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	a := startApp(t)
+	ch := a.channel(map[string]any{"name": "G"})
+	if err := a.Shutdown(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Post(ch.CallbackURL, "application/json", strings.NewReader(`{}`)); err == nil {
+		t.Error("server still accepts after shutdown")
+	}
+	// Cleanup calls Shutdown again; it must be harmless.
+	_ = context.Background()
+}
