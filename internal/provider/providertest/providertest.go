@@ -47,7 +47,13 @@ type Manifest struct {
 // Load reads testdata/manifest.json and every fixture body it names.
 func Load(t testing.TB) Manifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "manifest.json"))
+	return LoadDir(t, "testdata")
+}
+
+// LoadDir reads dir/manifest.json and the fixture bodies beside it.
+func LoadDir(t testing.TB, dir string) Manifest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +62,7 @@ func Load(t testing.TB) Manifest {
 		t.Fatal(err)
 	}
 	for i := range m.Fixtures {
-		body, err := os.ReadFile(filepath.Join("testdata", m.Fixtures[i].File))
+		body, err := os.ReadFile(filepath.Join(dir, m.Fixtures[i].File))
 		if err != nil {
 			t.Fatal(err)
 		}
