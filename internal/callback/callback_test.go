@@ -21,7 +21,7 @@ import (
 )
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	svc  *callback.Service
 	ch   *store.Channel
@@ -29,7 +29,7 @@ type env struct {
 	feed chan []store.FeedItem
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := store.Open("sqlite://"+filepath.Join(t.TempDir(), "test.db"), store.Options{})
 	if err != nil {
@@ -40,7 +40,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, st: st, now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), feed: make(chan []store.FeedItem, 100)}
-	st.SetOnCommit(func(items []store.FeedItem) { e.feed <- items })
+	st.SetOnCommit(func(items []store.FeedItem) {
+		select {
+		case e.feed <- items:
+		default: // nobody is reading (benchmarks): never block the writer
+		}
+	})
 	reg := provider.NewRegistry(generic.Spec())
 	e.svc = &callback.Service{Store: st, Providers: reg, PublicURL: "http://127.0.0.1:8080", Now: func() time.Time { return e.now }}
 	m := &channel.Manager{Store: st, Providers: reg, PublicURL: "http://127.0.0.1:8080"}

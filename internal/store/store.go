@@ -85,6 +85,7 @@ func Open(dsn string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	rsql.SetMaxOpenConns(8)
+	rsql.SetMaxIdleConns(8) // reopening a connection re-runs every pragma
 	if err := wsql.Ping(); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -212,18 +213,40 @@ type Tx struct {
 	feed []FeedItem
 }
 
-// Publish inserts a feed row; after the commit it is handed to OnCommit.
-func (tx *Tx) Publish(ctx context.Context, item FeedItem) error {
+// Publish queues a feed row. The rows of a whole batch are inserted in one
+// statement just before the commit and handed to OnCommit after it.
+func (tx *Tx) Publish(_ context.Context, item FeedItem) error {
 	if item.CreatedAt.IsZero() {
 		item.CreatedAt = time.Now().UTC()
 	}
 	if item.Data == "" {
 		item.Data = "{}"
 	}
-	if _, err := tx.NewInsert().Model(&item).Returning("seq").Exec(ctx, &item.Seq); err != nil {
-		return fmt.Errorf("store: publish: %w", err)
-	}
 	tx.feed = append(tx.feed, item)
+	return nil
+}
+
+// insertFeed inserts feed rows in one statement and sets their sequence
+// numbers. The single writer makes AUTOINCREMENT values of one multi-row
+// insert contiguous, ending at the last insert id.
+func insertFeed(ctx context.Context, tx bun.Tx, feed []FeedItem) error {
+	if len(feed) == 0 {
+		return nil
+	}
+	for i := range feed {
+		feed[i].Seq = 0
+	}
+	if _, err := tx.NewInsert().Model(&feed).ExcludeColumn("seq").Exec(ctx); err != nil {
+		return fmt.Errorf("store: insert feed: %w", err)
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT last_insert_rowid()").Scan(&last); err != nil {
+		return fmt.Errorf("store: feed seq: %w", err)
+	}
+	first := last - int64(len(feed)) + 1
+	for i := range feed {
+		feed[i].Seq = first + int64(i)
+	}
 	return nil
 }
 
@@ -326,6 +349,11 @@ func (s *Store) runBatch(batch []*job) {
 			return
 		}
 		results[i] = err
+	}
+	if err := insertFeed(ctx, btx, feed); err != nil {
+		_ = btx.Rollback()
+		fail(err)
+		return
 	}
 	if s.failCommit != nil {
 		if err := s.failCommit(); err != nil {
