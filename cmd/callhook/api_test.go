@@ -15,13 +15,13 @@ import (
 )
 
 type channelJSON struct {
-	ID                     string            `json:"id"`
-	Name                   string            `json:"name"`
-	Secret                 string            `json:"secret"`
-	CallbackURL            string            `json:"callback_url"`
-	DTMFMap                map[string]string `json:"dtmf_map"`
+	ID                     string                 `json:"id"`
+	Name                   string                 `json:"name"`
+	Secret                 string                 `json:"secret"`
+	CallbackURL            string                 `json:"callback_url"`
+	DTMFMap                map[string]string      `json:"dtmf_map"`
 	Provider               *struct{ Type string } `json:"provider"`
-	SignatureCheckDisabled bool              `json:"signature_check_disabled"`
+	SignatureCheckDisabled bool                   `json:"signature_check_disabled"`
 }
 
 type eventJSON struct {

@@ -113,4 +113,3 @@ func Screenshot(p playwright.Page, name string) (string, error) {
 	_, err := p.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(path), FullPage: playwright.Bool(true)})
 	return path, err
 }
-

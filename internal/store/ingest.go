@@ -451,7 +451,6 @@ func sortTimeline(evs []Event) {
 	})
 }
 
-
 // originalOutcome fills a duplicate's result with what the original callback
 // applied, so a provider retrying because it lost our reply gets the same
 // reply (a retried gather still hears "Alert acknowledged").

@@ -112,8 +112,8 @@ type Event struct {
 	// AltCallID is another id the provider may have given the call when it was
 	// placed (Plivo's RequestUUID); a call not found by CallID is looked up by it.
 	AltCallID string
-	Type   EventType
-	Status Status
+	Type      EventType
+	Status    Status
 	// Digit is the keypad input as a string (multi-digit allowed).
 	Digit string
 	// Action is an explicit alert action carried by the payload (generic provider);
