@@ -103,13 +103,13 @@ func replayStatus(res callback.Result) int {
 
 // ReplayResult is the answer to a replay or a test callback.
 type ReplayResult struct {
-	CallbackID     int64          `json:"callback_id"`
-	Outcome        string         `json:"outcome"`
-	Reason         string         `json:"reason,omitempty"`
-	Error          string         `json:"error,omitempty"`
-	ProviderStatus int            `json:"provider_status"`
-	Reply          string         `json:"reply"`
-	Events         []ReplayEvent  `json:"events"`
+	CallbackID     int64         `json:"callback_id"`
+	Outcome        string        `json:"outcome"`
+	Reason         string        `json:"reason,omitempty"`
+	Error          string        `json:"error,omitempty"`
+	ProviderStatus int           `json:"provider_status"`
+	Reply          string        `json:"reply"`
+	Events         []ReplayEvent `json:"events"`
 }
 
 // ReplayEvent is one event of a replay result.

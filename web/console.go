@@ -30,7 +30,9 @@ func (s *Server) consoleRoutes(app *fiber.App) {
 	con := app.Group("", s.identify, s.requireSession)
 	s.consoleOpsRoutes(con)
 	s.consoleAdminRoutes(con)
-	app.Use(func(c *fiber.Ctx) error { return &httpError{status: fiber.StatusNotFound, msg: "There is no page at " + c.Path() + "."} })
+	app.Use(func(c *fiber.Ctx) error {
+		return &httpError{status: fiber.StatusNotFound, msg: "There is no page at " + c.Path() + "."}
+	})
 }
 
 // requireSession sends visitors without a console session to the sign-in
