@@ -24,6 +24,8 @@ func (s *Server) handleCallback(c *fiber.Ctx) error {
 		Header:     requestHeader(c),
 		BodySize:   len(body),
 		RemoteAddr: c.IP(),
+		Scheme:     c.Protocol(),
+		Host:       string(c.Request().Host()),
 	}
 	if len(body) > s.Config.MaxBody {
 		in.TooLarge = true

@@ -107,7 +107,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
-	if cfg.PublicURL == "" {
+	trustHost := cfg.PublicURL == ""
+	if trustHost {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
@@ -120,7 +121,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	st.SetOnCommit(hub.Publish)
 	reg := Registry()
 	deps := provider.Deps{HTTPClient: &http.Client{Timeout: 15 * time.Second}, Logger: log}
-	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub}
+	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub, TrustHost: trustHost}
 	au := &auth.Service{Store: st, Cost: cfg.BcryptCost}
 	if created, generated, err := au.Bootstrap(ctx, cfg.AdminPassword); err != nil {
 		st.Close()

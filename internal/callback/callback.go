@@ -60,6 +60,11 @@ type Service struct {
 	Log       *slog.Logger
 	Notifier  Notifier
 	Now       func() time.Time
+	// TrustHost lets URL-based signatures (Twilio, SignalWire, Plivo) also
+	// match the URL as the request's Host header names it. It is for
+	// installations without a configured public URL; behind a proxy, set the
+	// public URL instead.
+	TrustHost bool
 }
 
 // Inbound is one received callback request.
@@ -76,6 +81,8 @@ type Inbound struct {
 	// Replay marks an admin's replay of a stored callback: the secret and
 	// signature were checked (or failed) on the original request.
 	ReplayOf *int64
+	// Scheme and Host are how the request reached us (for TrustHost).
+	Scheme, Host string
 }
 
 // Result is what the web layer answers.
@@ -164,7 +171,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 		req.URL += "?" + in.RawQuery
 	}
 	if in.ReplayOf == nil {
-		if err := prov.Verify(req); err != nil {
+		if err := s.verify(prov, req, in); err != nil {
 			if errors.Is(err, provider.ErrStaleTimestamp) {
 				return s.reject(ctx, cb, in.Body, http.StatusUnauthorized, ReasonStaleTimestamp, err.Error())
 			}
@@ -235,6 +242,28 @@ func eventsJSON(as []store.Applied) []map[string]string {
 			"from": a.Event.From, "to": a.Event.To})
 	}
 	return out
+}
+
+// verify checks the provider signature against the public callback URL and,
+// with TrustHost, against the URL the request names in its Host header.
+func (s *Service) verify(prov provider.Provider, req *provider.Request, in Inbound) error {
+	err := prov.Verify(req)
+	if err == nil || !s.TrustHost || in.Host == "" || !errors.Is(err, provider.ErrBadSignature) {
+		return err
+	}
+	scheme := in.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	alt := *req
+	alt.URL = scheme + "://" + in.Host + strings.TrimPrefix(req.URL, strings.TrimRight(s.PublicURL, "/"))
+	if alt.URL == req.URL {
+		return err
+	}
+	if prov.Verify(&alt) == nil {
+		return nil
+	}
+	return err
 }
 
 // ResolveProvider returns the provider for a channel: its override, else the

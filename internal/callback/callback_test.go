@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"callhook/internal/channel"
 	"callhook/internal/provider"
 	"callhook/internal/provider/generic"
+	"callhook/internal/provider/twilio"
 	"callhook/internal/store"
 	"callhook/internal/voice"
 )
@@ -524,5 +526,31 @@ func TestAltCallIDMatches(t *testing.T) {
 	}
 	if v := e.call(c.ID); v.Status != "ringing" || len(v.Events) != 1 {
 		t.Errorf("alt id not matched: status %s, %d events", v.Status, len(v.Events))
+	}
+}
+
+func TestTrustHostForURLSignatures(t *testing.T) {
+	e := newEnv(t)
+	e.svc.Providers = provider.NewRegistry(generic.Spec(), twilio.Spec())
+	token := "0123456789abcdef0123456789abcdef"
+	if err := e.st.SetGlobalProvider(context.Background(), "twilio", map[string]string{"auth_token": token}); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"CallSid": {"CA1"}, "CallStatus": {"ringing"}}
+	seenAs := "http://localhost:9999" + callback.Path + e.ch.ID + "/" + e.ch.Secret
+	in := callback.Inbound{ChannelID: e.ch.ID, Secret: e.ch.Secret, Method: "POST", Host: "localhost:9999",
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"},
+			"X-Twilio-Signature": {twilio.Signature(token, seenAs, form)}},
+		Body: []byte(form.Encode())}
+	if r := e.svc.Handle(context.Background(), in); r.Status != 401 {
+		t.Errorf("without TrustHost: %d, want 401", r.Status)
+	}
+	e.svc.TrustHost = true
+	if r := e.svc.Handle(context.Background(), in); r.Status != 200 {
+		t.Errorf("with TrustHost: %d %s", r.Status, r.Body)
+	}
+	in.Host = "evil.example"
+	if r := e.svc.Handle(context.Background(), in); r.Status != 401 {
+		t.Errorf("other host: %d, want 401", r.Status)
 	}
 }
