@@ -45,8 +45,10 @@ type Config struct {
 	LogLevel      string
 	// DemoInterval is the time between demo alerts.
 	DemoInterval time.Duration
-	// PollInterval is the poller's first delay for providers without callbacks.
-	PollInterval time.Duration
+	// PollInterval is the poller's first delay for providers without callbacks;
+	// it doubles per attempt up to PollMaxInterval.
+	PollInterval    time.Duration
+	PollMaxInterval time.Duration
 	// BcryptCost lowers password hashing cost in tests (0 = default).
 	BcryptCost int
 }
@@ -133,7 +135,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 		log.Info("created user admin from CALLHOOK_ADMIN_PASSWORD")
 	}
 	chm := &channel.Manager{Store: st, Providers: reg, PublicURL: cfg.PublicURL}
-	disp := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollSafety: 2 * time.Minute}
+	disp := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollMaxInterval: cfg.PollMaxInterval}
 	srv := &web.Server{
 		Config: web.Config{PublicURL: cfg.PublicURL, MaxBody: cfg.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")},
 		Store:  st, Auth: au, Channels: chm, Dispatch: disp, Callbacks: cbs,

@@ -56,6 +56,15 @@ func envInt(name string, def int) int {
 	return def
 }
 
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
 func envBool(name string, def bool) bool {
 	if v, ok := os.LookupEnv(name); ok {
 		b, err := strconv.ParseBool(v)
@@ -76,6 +85,8 @@ func configFlags(fs *flag.FlagSet) *Config {
 	fs.IntVar(&c.MaxBody, "max-body", envInt("CALLHOOK_MAX_BODY", 1<<20), "callback body limit in bytes (CALLHOOK_MAX_BODY)")
 	fs.BoolVar(&c.Demo, "demo", envBool("CALLHOOK_DEMO", false), "place simulated demo calls (CALLHOOK_DEMO)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CALLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error (CALLHOOK_LOG_LEVEL)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("CALLHOOK_POLL_INTERVAL", 10*time.Second), "first status poll of calls whose provider sends no callbacks (CALLHOOK_POLL_INTERVAL)")
+	fs.DurationVar(&c.PollMaxInterval, "poll-max-interval", envDuration("CALLHOOK_POLL_MAX_INTERVAL", 5*time.Minute), "poll back-off ceiling (CALLHOOK_POLL_MAX_INTERVAL)")
 	return c
 }
 

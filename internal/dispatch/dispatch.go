@@ -25,13 +25,12 @@ type Dispatcher struct {
 	Callbacks *callback.Service
 	Deps      provider.Deps
 	Log       *slog.Logger
-	// PollInterval is the first poll delay of calls whose provider sends no
-	// status callbacks (default 10s); it doubles up to PollMaxInterval.
+	// PollInterval is the first poll delay of a call placed through a provider
+	// that can be polled (default 10s); it doubles up to PollMaxInterval. For
+	// providers that also send callbacks the poll is a safety net: it records
+	// only a status the callbacks have not brought.
 	PollInterval    time.Duration
 	PollMaxInterval time.Duration
-	// PollSafety is the first poll delay for providers that do send callbacks,
-	// a safety net for lost callbacks (default 2m; 0 disables).
-	PollSafety time.Duration
 	// PollGiveUp stops polling calls older than this (default 2h).
 	PollGiveUp time.Duration
 	Now        func() time.Time
@@ -230,13 +229,10 @@ func (d *Dispatcher) firstPoll(spec provider.Spec) time.Duration {
 	if !spec.Has(provider.CapStatusPolling) {
 		return 0
 	}
-	if !spec.Has(provider.CapStatusCallback) {
-		if d.PollInterval > 0 {
-			return d.PollInterval
-		}
-		return 10 * time.Second
+	if d.PollInterval > 0 {
+		return d.PollInterval
 	}
-	return d.PollSafety
+	return 10 * time.Second
 }
 
 func (d *Dispatcher) addEvent(ctx context.Context, c *store.Call, e voice.Event) error {

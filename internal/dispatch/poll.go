@@ -70,7 +70,7 @@ func (d *Dispatcher) pollCall(ctx context.Context, c *store.Call, now time.Time)
 	if next <= 0 {
 		next = 10 * time.Second
 	}
-	for i := 1; i < c.PollAttempts && next < d.maxInterval(); i++ {
+	for i := 0; i < c.PollAttempts && next < d.maxInterval(); i++ {
 		next *= 2
 	}
 	if next > d.maxInterval() {

@@ -1,0 +1,169 @@
+package dispatch_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"callhook/internal/callback"
+	"callhook/internal/channel"
+	"callhook/internal/dispatch"
+	"callhook/internal/provider"
+	"callhook/internal/provider/generic"
+	"callhook/internal/store"
+)
+
+// fakeAPI is a calling service speaking the generic provider's HTTP API.
+type fakeAPI struct {
+	mu     sync.Mutex
+	status map[string]string
+	placed []map[string]string
+	fail   bool
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer api-token" {
+		http.Error(w, `{"error":"unauthorized"}`, 401)
+		return
+	}
+	switch {
+	case r.Method == "POST" && r.URL.Path == "/v1/calls":
+		if f.fail {
+			http.Error(w, `{"error":"insufficient balance"}`, 402)
+			return
+		}
+		var body map[string]string
+		json.NewDecoder(r.Body).Decode(&body)
+		f.placed = append(f.placed, body)
+		id := "api-call-1"
+		f.status[id] = "queued"
+		json.NewEncoder(w).Encode(map[string]string{"call_id": id, "status": "queued"})
+	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v1/calls/"):
+		id := strings.TrimPrefix(r.URL.Path, "/v1/calls/")
+		json.NewEncoder(w).Encode(map[string]any{"call_id": id, "status": f.status[id], "duration_s": 12})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func setup(t *testing.T) (*dispatch.Dispatcher, *store.Store, *fakeAPI, *store.Channel, *time.Time) {
+	t.Helper()
+	st, err := store.Open("sqlite://"+filepath.Join(t.TempDir(), "d.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api := &fakeAPI{status: map[string]string{}}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	reg := provider.NewRegistry(generic.Spec())
+	if err := st.SetGlobalProvider(ctx, "generic", map[string]string{"api_url": srv.URL + "/v1", "api_token": "api-token"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: "https://hooks.example.com", Now: clock}
+	ch, err := (&channel.Manager{Store: st, Providers: reg}).Create(ctx, channel.Input{ID: "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Now: clock, PollInterval: 10 * time.Second, PollMaxInterval: time.Minute}
+	return d, st, api, ch, &now
+}
+
+func TestCreateAlertPlacesCallsAndPollerFollowsThem(t *testing.T) {
+	d, st, api, ch, now := setup(t)
+	ctx := context.Background()
+	id, err := d.CreateAlert(ctx, dispatch.AlertInput{Title: "API down", Message: "5xx above 10%", ChannelID: ch.ID, Targets: []string{"+15550001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.placed) != 1 || api.placed[0]["to"] != "+15550001" ||
+		api.placed[0]["callback_url"] != "https://hooks.example.com/api/integrations/voice/callback/ops/"+ch.Secret ||
+		!strings.Contains(api.placed[0]["message"], "API down") || !strings.Contains(api.placed[0]["message"], "Press 1 to acknowledge") {
+		t.Fatalf("placed %+v", api.placed)
+	}
+	al, _ := st.AlertView(ctx, id)
+	if len(al.Calls) != 1 || al.Calls[0].ProviderCallID != "api-call-1" || al.Calls[0].Status != "queued" {
+		t.Fatalf("alert calls %+v", al.Calls)
+	}
+	callID := al.Calls[0].ID
+	if n := d.PollOnce(ctx); n != 0 {
+		t.Errorf("polled %d calls before the interval", n)
+	}
+	*now = now.Add(11 * time.Second)
+	api.status["api-call-1"] = "answered"
+	if n := d.PollOnce(ctx); n != 1 {
+		t.Fatalf("polled %d, want 1", n)
+	}
+	v, _ := st.CallView(ctx, callID)
+	if v.Status != "answered" || len(v.Events) != 1 || v.Events[0].Native != "poll" {
+		t.Fatalf("after poll: %+v", v)
+	}
+	// Unchanged status: polled again after the back-off, nothing recorded.
+	*now = now.Add(11 * time.Second)
+	if n := d.PollOnce(ctx); n != 0 {
+		t.Errorf("second poll came before its doubled interval")
+	}
+	*now = now.Add(10 * time.Second)
+	d.PollOnce(ctx)
+	if v, _ = st.CallView(ctx, callID); len(v.Events) != 1 {
+		t.Errorf("an unchanged poll added an event: %d", len(v.Events))
+	}
+	api.status["api-call-1"] = "completed"
+	*now = now.Add(time.Minute)
+	d.PollOnce(ctx)
+	v, _ = st.CallView(ctx, callID)
+	if v.Status != "completed" || v.DurationS == nil || *v.DurationS != 12 {
+		t.Errorf("after terminal poll: %+v", v)
+	}
+	*now = now.Add(time.Hour)
+	if n := d.PollOnce(ctx); n != 0 {
+		t.Errorf("a finished call is still polled")
+	}
+}
+
+func TestPlaceFailureIsRecorded(t *testing.T) {
+	d, st, api, ch, _ := setup(t)
+	api.fail = true
+	ctx := context.Background()
+	id, err := d.CreateAlert(ctx, dispatch.AlertInput{Title: "x", ChannelID: ch.ID, Targets: []string{"+15550002"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, _ := st.AlertView(ctx, id)
+	if len(al.Calls) != 1 || al.Calls[0].Status != "failed" {
+		t.Fatalf("calls %+v", al.Calls)
+	}
+	v, _ := st.CallView(ctx, al.Calls[0].ID)
+	if len(v.Events) != 1 || v.Events[0].EventType != "error" || !strings.Contains(v.Events[0].Message, "insufficient balance") {
+		t.Errorf("events %+v", v.Events)
+	}
+}
+
+func TestAlertValidation(t *testing.T) {
+	d, _, _, ch, _ := setup(t)
+	for _, in := range []dispatch.AlertInput{
+		{Title: ""},
+		{Title: "x", Severity: "apocalyptic"},
+		{Title: "x", ChannelID: ch.ID, Targets: []string{"not a number"}},
+		{Title: "x", Targets: []string{"+15550001"}},
+		{Title: "x", ChannelID: "nope"},
+	} {
+		if _, err := d.CreateAlert(context.Background(), in); err == nil {
+			t.Errorf("CreateAlert(%+v) = nil error", in)
+		}
+	}
+}
