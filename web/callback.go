@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"callhook/internal/callback"
 	"callhook/internal/store"
@@ -42,6 +43,29 @@ func (s *Server) handleCallback(c *fiber.Ctx) error {
 		c.Set("X-Callhook-Callback-Id", itoa(res.CallbackID))
 	}
 	return c.Send(res.Body)
+}
+
+// callbackLimit limits callbacks per channel per second when configured; a
+// refused callback is still stored (reason rate_limited) so it can be replayed.
+func (s *Server) callbackLimit() fiber.Handler {
+	if s.Config.RateLimit <= 0 {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return limiter.New(limiter.Config{
+		Max:               s.Config.RateLimit,
+		Expiration:        time.Second,
+		KeyGenerator:      func(c *fiber.Ctx) string { return "cb:" + c.Params("channel") },
+		LimiterMiddleware: limiter.SlidingWindow{},
+		LimitReached: func(c *fiber.Ctx) error {
+			in := callback.Inbound{ChannelID: c.Params("channel"), Method: c.Method(), RateLimited: true,
+				RawQuery: string(c.Request().URI().QueryString()), Header: requestHeader(c),
+				Body: bytes.Clone(c.Body()), RemoteAddr: c.IP()}
+			res := s.Callbacks.Handle(c.UserContext(), in)
+			s.Metrics.observeCallback(res, 0)
+			c.Set(fiber.HeaderRetryAfter, "1")
+			return c.Status(res.Status).Type("json").Send(res.Body)
+		},
+	})
 }
 
 // recordTooLarge stores a callback Fiber refused before reading its body.

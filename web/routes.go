@@ -14,8 +14,8 @@ func (s *Server) routes(app *fiber.App) {
 	app.Get("/metrics", s.Metrics.handler)
 
 	// Provider callbacks: authenticated by the channel secret in the path.
-	app.Post("/api/integrations/voice/callback/:channel/:secret", s.handleCallback)
-	app.Get("/api/integrations/voice/callback/:channel/:secret", s.handleCallback)
+	app.Post("/api/integrations/voice/callback/:channel/:secret", s.callbackLimit(), s.handleCallback)
+	app.Get("/api/integrations/voice/callback/:channel/:secret", s.callbackLimit(), s.handleCallback)
 	app.All("/api/integrations/voice/callback/*", func(c *fiber.Ctx) error {
 		return &httpError{status: fiber.StatusNotFound, msg: "not found"}
 	})

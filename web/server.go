@@ -28,6 +28,9 @@ type Config struct {
 	SecureCookies bool
 	// LoginLimit is how many failed sign-ins per minute an address may make (default 10).
 	LoginLimit int
+	// RateLimit is how many callbacks per second one channel may post
+	// (0: no limit). Refused callbacks are stored as rate_limited.
+	RateLimit int
 }
 
 // Server holds the services the handlers call.

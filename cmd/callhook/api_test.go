@@ -526,3 +526,23 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	// Cleanup calls Shutdown again; it must be harmless.
 	_ = context.Background()
 }
+
+func TestCallbackRateLimit(t *testing.T) {
+	a := startApp(t, func(c *Config) { c.RateLimit = 3 })
+	ch := a.channel(map[string]any{"name": "RL"})
+	limited := 0
+	for i := 0; i < 8; i++ {
+		code, _ := a.post(ch.CallbackURL, "application/json", []byte(fmt.Sprintf(`{"call_id":"r%d","event_type":"status","status":"ringing"}`, i)), nil)
+		if code == 429 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("8 callbacks in a burst with a limit of 3/s: none refused")
+	}
+	var cbs struct{ Items []callbackJSON }
+	a.do("GET", "/api/v1/callbacks?outcome=rejected", a.admin, nil, &cbs)
+	if len(cbs.Items) != limited || cbs.Items[0].Reason != "rate_limited" || cbs.Items[0].StatusCode != 429 {
+		t.Errorf("%d refused, stored %+v", limited, cbs.Items)
+	}
+}

@@ -41,6 +41,7 @@ type Config struct {
 	PublicURL     string
 	AdminPassword string
 	MaxBody       int
+	RateLimit     int
 	Demo          bool
 	LogLevel      string
 	// DemoInterval is the time between demo alerts.
@@ -137,7 +138,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	chm := &channel.Manager{Store: st, Providers: reg, PublicURL: cfg.PublicURL}
 	disp := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollMaxInterval: cfg.PollMaxInterval}
 	srv := &web.Server{
-		Config: web.Config{PublicURL: cfg.PublicURL, MaxBody: cfg.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")},
+		Config: web.Config{PublicURL: cfg.PublicURL, MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")},
 		Store:  st, Auth: au, Channels: chm, Dispatch: disp, Callbacks: cbs,
 		Settings: &settings.Settings{Store: st, Providers: reg}, Providers: reg, Hub: hub, Log: log, Started: time.Now(),
 	}

@@ -83,6 +83,7 @@ func configFlags(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.PublicURL, "public-url", env("CALLHOOK_PUBLIC_URL", ""), "base of callback URLs given to providers (CALLHOOK_PUBLIC_URL; default http://ADDR)")
 	fs.StringVar(&c.AdminPassword, "admin-password", env("CALLHOOK_ADMIN_PASSWORD", ""), "password of the first admin user (CALLHOOK_ADMIN_PASSWORD)")
 	fs.IntVar(&c.MaxBody, "max-body", envInt("CALLHOOK_MAX_BODY", 1<<20), "callback body limit in bytes (CALLHOOK_MAX_BODY)")
+	fs.IntVar(&c.RateLimit, "rate-limit", envInt("CALLHOOK_RATE_LIMIT", 0), "callbacks per second per channel, 0 for no limit (CALLHOOK_RATE_LIMIT)")
 	fs.BoolVar(&c.Demo, "demo", envBool("CALLHOOK_DEMO", false), "place simulated demo calls (CALLHOOK_DEMO)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CALLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error (CALLHOOK_LOG_LEVEL)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("CALLHOOK_POLL_INTERVAL", 10*time.Second), "first status poll of calls whose provider sends no callbacks (CALLHOOK_POLL_INTERVAL)")

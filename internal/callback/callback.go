@@ -69,15 +69,17 @@ type Service struct {
 
 // Inbound is one received callback request.
 type Inbound struct {
-	ChannelID  string
-	Secret     string
-	Method     string
-	RawQuery   string
-	Header     http.Header
-	Body       []byte
-	TooLarge   bool
-	BodySize   int
-	RemoteAddr string
+	ChannelID string
+	Secret    string
+	Method    string
+	RawQuery  string
+	Header    http.Header
+	Body      []byte
+	TooLarge  bool
+	// RateLimited marks a callback refused by the per-channel rate limit.
+	RateLimited bool
+	BodySize    int
+	RemoteAddr  string
 	// Replay marks an admin's replay of a stored callback: the secret and
 	// signature were checked (or failed) on the original request.
 	ReplayOf *int64
@@ -136,6 +138,9 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	}
 	if in.TooLarge {
 		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooLarge, "body is larger than the limit")
+	}
+	if in.RateLimited {
+		return s.reject(ctx, cb, in.Body, http.StatusTooManyRequests, ReasonRateLimited, "too many callbacks for this channel; retry shortly")
 	}
 	ch, err := s.Store.Channel(ctx, in.ChannelID)
 	if err != nil && !store.IsNotFound(err) {
