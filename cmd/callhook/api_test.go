@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"callhook/internal/provider/twilio"
 )
 
 type channelJSON struct {
@@ -544,5 +546,52 @@ func TestCallbackRateLimit(t *testing.T) {
 	a.do("GET", "/api/v1/callbacks?outcome=rejected", a.admin, nil, &cbs)
 	if len(cbs.Items) != limited || cbs.Items[0].Reason != "rate_limited" || cbs.Items[0].StatusCode != 429 {
 		t.Errorf("%d refused, stored %+v", limited, cbs.Items)
+	}
+}
+
+// TestCallNotificationReachesBoundConsole: a Twilio Call Notification for
+// client:bob answers 200 only while bob has the console open, and reaches it.
+func TestCallNotificationReachesBoundConsole(t *testing.T) {
+	a := startApp(t)
+	ctx := context.Background()
+	token := "0123456789abcdef0123456789abcdef"
+	ch := a.channel(map[string]any{"name": "Voice SDK", "provider": map[string]any{"type": "twilio",
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}})
+	if _, err := a.Auth.CreateUser(ctx, "bob", "bob-password-1", "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	notify := func(msgID string) (int, string) {
+		body := []byte(`{"twi_account_sid":"AC0123456789abcdef0123456789abcdef","twi_call_sid":"CA11223344556677889900aabbccdd` + msgID[len(msgID)-4:] +
+			`","twi_from":"client:alice","twi_to":"client:bob","twi_bridge_token":"tok","twi_message_id":"` + msgID + `","twi_message_type":"twilio.voice.call"}`)
+		u, sig := twilio.SignBody(token, ch.CallbackURL, body)
+		return a.post(u, "application/json", body, map[string]string{"X-Twilio-Signature": sig})
+	}
+	if code, body := notify("WB000000000000000000000000000001"); code != 404 {
+		t.Fatalf("no binding: %d %s, want 404", code, body)
+	}
+	cookie, _, err := a.Auth.Login(ctx, "bob", "bob-password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := strings.Replace(a.URL(), "http://", "ws://", 1) + "/api/v1/stream"
+	conn, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Cookie": {"callhook_session=" + cookie}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var hello map[string]any
+	conn.ReadJSON(&hello) // the hello: bob is bound from here on
+	if code, body := notify("WB000000000000000000000000000002"); code != 200 {
+		t.Fatalf("bound: %d %s, want 200", code, body)
+	}
+	for {
+		var m map[string]any
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatalf("no notification reached bob's console: %v", err)
+		}
+		if m["type"] == "call.notification" {
+			break
+		}
 	}
 }
