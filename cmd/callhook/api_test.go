@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -593,5 +594,81 @@ func TestCallNotificationReachesBoundConsole(t *testing.T) {
 		if m["type"] == "call.notification" {
 			break
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestTailPrintsLiveEvents(t *testing.T) {
+	a := startApp(t)
+	ch := a.channel(map[string]any{"name": "T"})
+	a.registerCall(ch.ID, "tail-1", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"tail", "--url", a.URL(), "--token", a.admin, "--after", "0"}, nil, out, io.Discard)
+	}()
+	a.post(ch.CallbackURL, "application/json", []byte(`{"call_id":"tail-1","event_type":"dtmf","digit":"7"}`), nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "digit=7") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "call.created") || !strings.Contains(s, "event_type=dtmf") || !strings.Contains(s, "digit=7") {
+		t.Errorf("tail printed:\n%s", s)
+	}
+	if err := run(context.Background(), []string{"tail", "--url", a.URL(), "--token", "chk_wrong"}, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("tail with a bad token: %v", err)
+	}
+}
+
+func TestCLICommands(t *testing.T) {
+	db := "sqlite://" + t.TempDir() + "/cli.db"
+	var out bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"migrate", "--db", db}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"token", "create", "ci", "--role", "admin", "--db", db}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(tok, "chk_") || len(tok) < 40 {
+		t.Errorf("token %q", tok)
+	}
+	if err := run(ctx, []string{"user", "add", "carol", "--role", "viewer", "--db", db}, strings.NewReader("carol-password\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"user", "add", "dave", "--role", "root", "--db", db}, strings.NewReader("dave-password\n"), io.Discard, io.Discard); err == nil {
+		t.Error("role root accepted")
+	}
+	if err := run(ctx, []string{"bogus"}, nil, io.Discard, io.Discard); err == nil {
+		t.Error("unknown command accepted")
+	}
+	// The token works against a server on the same database.
+	a := startApp(t, func(c *Config) { c.DB = db })
+	if code := a.do("GET", "/api/v1/channels", tok, nil, nil); code != 200 {
+		t.Errorf("CLI token: %d", code)
 	}
 }

@@ -56,9 +56,11 @@ func tail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		backoff = time.Second
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		for {
 			_, msg, err := conn.ReadMessage()
 			if err != nil {
+				stop()
 				conn.Close()
 				break
 			}
