@@ -40,7 +40,9 @@ func (s *Server) consoleRoutes(app *fiber.App) {
 func (s *Server) requireSession(c *fiber.Ctx) error {
 	p, ok := principal(c)
 	if !ok || p.Via != "session" {
-		if c.Method() == fiber.MethodGet {
+		// A live-region refresh must not follow a redirect and inject the
+		// sign-in page into the region: it gets a plain 401.
+		if c.Method() == fiber.MethodGet && c.Get("X-Requested-With") != "fetch" {
 			return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
 		}
 		return auth.ErrUnauthorized

@@ -74,6 +74,10 @@ func New(s *Server) *fiber.App {
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		AppName:               "callhook",
+		// Values taken from a request (params, headers, form values) outlive
+		// the handler: the pipeline publishes them after the reply. Immutable
+		// makes Fiber hand out copies instead of views of reused buffers.
+		Immutable: true,
 	})
 	s.routes(app)
 	return app

@@ -188,6 +188,14 @@ func (s *Service) Token(ctx context.Context, token string) (Principal, error) {
 		}
 		return Principal{}, err
 	}
+	if t.LastUsedAt == nil || time.Since(*t.LastUsedAt) > time.Minute {
+		// At most once a minute per token, off the request's path.
+		go func(id int64) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = s.Store.TouchToken(ctx, id, time.Now().UTC())
+		}(t.ID)
+	}
 	return Principal{Name: "token:" + t.Name, Role: t.Role, Via: "token"}, nil
 }
 

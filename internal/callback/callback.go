@@ -201,26 +201,33 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 			}
 		}
 	}
-	var res store.IngestResult
+	var (
+		res   store.IngestResult
+		out   provider.Outcome
+		reply provider.Reply
+	)
+	// The reply is rendered inside the transaction (it is a pure function of
+	// the outcome) so the stored callback records the status we answer.
+	cb.StatusCode = http.StatusOK
 	err = s.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		res, err = tx.Ingest(ctx, store.Ingest{Callback: cb, Channel: ch, Provider: spec.Name, Events: events,
 			DedupeKey: DedupeKey(ch.ID, spec.Name, events, in.Body), Now: now})
-		return err
+		if err != nil {
+			return err
+		}
+		out = outcomeOf(res, delivered, ch)
+		reply = prov.Reply(req, out)
+		if reply.Status == 0 {
+			reply.Status = http.StatusOK
+		}
+		if reply.Status != cb.StatusCode {
+			return tx.SetCallbackStatus(ctx, res.CallbackID, reply.Status)
+		}
+		return nil
 	})
 	if err != nil {
 		return s.unavailable(err)
-	}
-	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: Prompt(store.ChannelDTMF(ch))}
-	for _, a := range res.Applied {
-		out.Events = append(out.Events, provider.Applied{Event: a.Event, Action: a.Action, Changed: a.Changed, Matched: a.Matched})
-	}
-	if res.Alert != nil {
-		out.Alert = &provider.AlertInfo{ID: res.Alert.ID, Title: res.Alert.Title, Message: res.Alert.Message, State: voice.AlertState(res.Alert.State)}
-	}
-	reply := prov.Reply(req, out)
-	if reply.Status == 0 {
-		reply.Status = http.StatusOK
 	}
 	if !res.Duplicate {
 		for identity := range notify {
@@ -238,6 +245,17 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	}
 	return Result{Status: reply.Status, ContentType: reply.ContentType, Body: reply.Body,
 		CallbackID: res.CallbackID, Outcome: res.Outcome, Events: res.Applied}
+}
+
+func outcomeOf(res store.IngestResult, delivered bool, ch *store.Channel) provider.Outcome {
+	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: Prompt(store.ChannelDTMF(ch))}
+	for _, a := range res.Applied {
+		out.Events = append(out.Events, provider.Applied{Event: a.Event, Action: a.Action, Changed: a.Changed, Matched: a.Matched})
+	}
+	if res.Alert != nil {
+		out.Alert = &provider.AlertInfo{ID: res.Alert.ID, Title: res.Alert.Title, Message: res.Alert.Message, State: voice.AlertState(res.Alert.State)}
+	}
+	return out
 }
 
 func eventsJSON(as []store.Applied) []map[string]string {

@@ -554,3 +554,11 @@ func TestTrustHostForURLSignatures(t *testing.T) {
 		t.Errorf("other host: %d, want 401", r.Status)
 	}
 }
+
+func TestStoredStatusIsTheReplyStatus(t *testing.T) {
+	e := newEnv(t)
+	e.post(`{"call_id":"x","event_type":"status","status":"ringing"}`)
+	if cb := e.lastCallback(); cb.StatusCode != 200 || cb.Outcome != store.OutcomeUnmatched {
+		t.Errorf("stored %d %s", cb.StatusCode, cb.Outcome)
+	}
+}

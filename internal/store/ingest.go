@@ -495,3 +495,11 @@ func getCall(ctx context.Context, db bun.IDB, id int64) (*Call, error) {
 	}
 	return c, nil
 }
+
+// SetCallbackStatus records the HTTP status answered for callback id.
+func (tx *Tx) SetCallbackStatus(ctx context.Context, id int64, status int) error {
+	if _, err := tx.NewUpdate().Model((*Callback)(nil)).Set("status_code = ?", status).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("store: callback status: %w", err)
+	}
+	return nil
+}

@@ -163,3 +163,11 @@ func (s *Store) DeleteSession(ctx context.Context, id []byte) error {
 func IsNotFound(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, sql.ErrNoRows)
 }
+
+// TouchToken records that token id was used at t.
+func (s *Store) TouchToken(ctx context.Context, id int64, t time.Time) error {
+	return s.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		_, err := tx.NewUpdate().Model((*APIToken)(nil)).Set("last_used_at = ?", t).Where("id = ?", id).Exec(ctx)
+		return err
+	})
+}
