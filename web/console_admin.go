@@ -1,6 +1,170 @@
 package web
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"strings"
+	"time"
 
-// consoleAdminRoutes registers the configuration pages. (Console work fills it in.)
-func (s *Server) consoleAdminRoutes(r fiber.Router) {}
+	"github.com/gofiber/fiber/v2"
+
+	"callhook/internal/provider"
+	"callhook/internal/settings"
+	"callhook/views"
+)
+
+// consoleAdminRoutes registers the configuration pages. Viewers may look at
+// the channels (without secrets or callback URLs); everything else, and
+// every change, is for admins.
+func (s *Server) consoleAdminRoutes(r fiber.Router) {
+	r.Get("/settings/provider", s.adminOnly, s.providerPage)
+	r.Post("/settings/provider", s.adminOnly, s.providerSave)
+
+	r.Get("/channels", s.channelsPage)
+	r.Post("/channels", s.adminOnly, s.channelCreate)
+	r.Get("/channels/:id", s.channelPage)
+	r.Post("/channels/:id/rename", s.adminOnly, s.channelRename)
+	r.Post("/channels/:id/delete", s.adminOnly, s.channelDelete)
+	r.Post("/channels/:id/provider", s.adminOnly, s.channelOverride)
+	r.Post("/channels/:id/reveal", s.adminOnly, s.channelReveal)
+	r.Post("/channels/:id/rotate", s.adminOnly, s.channelRotate)
+	r.Post("/channels/:id/dtmf", s.adminOnly, s.channelDTMF)
+	r.Post("/channels/:id/dtmf/reset", s.adminOnly, s.channelDTMFReset)
+	r.Post("/channels/:id/test", s.adminOnly, s.channelTest)
+
+	r.Get("/users", s.adminOnly, s.usersPage)
+	r.Post("/users", s.adminOnly, s.userCreate)
+	r.Get("/users/tokens", s.adminOnly, s.tokensPage)
+	r.Post("/users/tokens", s.adminOnly, s.tokenCreate)
+	r.Post("/users/tokens/:id/revoke", s.adminOnly, s.tokenRevoke)
+	r.Post("/users/:id/disable", s.adminOnly, s.userSetDisabled(true))
+	r.Post("/users/:id/enable", s.adminOnly, s.userSetDisabled(false))
+	r.Post("/users/:id/password", s.adminOnly, s.userPassword)
+}
+
+// formText is a trimmed copy of a form field, and pathParam a copy of a path
+// parameter: Fiber reuses the request buffer after the handler returns, and
+// services may keep what they are given (the live feed publishes after commit).
+func formText(c *fiber.Ctx, key string) string {
+	return strings.Clone(strings.TrimSpace(c.FormValue(key)))
+}
+
+func pathParam(c *fiber.Ctx, key string) string { return strings.Clone(c.Params(key)) }
+
+// formProblem returns the message of an error a form can show next to its
+// fields (invalid input, a conflict); other errors go to the error handler.
+func formProblem(err error) (string, bool) {
+	code, msg := statusOf(err)
+	if code != fiber.StatusBadRequest && code != fiber.StatusConflict {
+		return "", false
+	}
+	return upperFirst(msg), true
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// consoleTime formats a time for the console: UTC, to the minute.
+func consoleTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// providerOptions lists every registered provider for a select.
+func (s *Server) providerOptions() []views.Option {
+	var out []views.Option
+	for _, spec := range s.Providers.List() {
+		out = append(out, views.Option{Value: spec.Name, Label: spec.Title})
+	}
+	return out
+}
+
+// capabilityLabels names the capabilities of SPEC §1 for people.
+var capabilityLabels = []struct {
+	c     provider.Capability
+	label string
+}{
+	{provider.CapPlaceCall, "Places calls"},
+	{provider.CapTTS, "Speaks the alert (text to speech)"},
+	{provider.CapStatusCallback, "Sends call status callbacks"},
+	{provider.CapDTMFCallback, "Sends keypad (DTMF) callbacks"},
+	{provider.CapStatusPolling, "Call status can be polled"},
+	{provider.CapSignature, "Signs its callbacks"},
+}
+
+// capabilities lists every capability and whether spec has it.
+func capabilities(spec provider.Spec) []views.Capability {
+	out := make([]views.Capability, 0, len(capabilityLabels))
+	for _, c := range capabilityLabels {
+		out = append(out, views.Capability{Label: c.label, Has: spec.Has(c.c)})
+	}
+	return out
+}
+
+// signatureState is on, off or none for a provider configuration.
+func signatureState(spec provider.Spec, cfg provider.Config) string {
+	return settings.Describe(spec, cfg).SignatureCheck
+}
+
+// credentialFields builds the form fields of spec: stored values shown
+// (secrets only as "set" and masked), typed values kept, errors attached.
+// typed holds what this request submitted; nil on a plain page view.
+func credentialFields(spec provider.Spec, stored, typed provider.Config, errField, errMsg string) []views.CredentialField {
+	masked := spec.Mask(stored)
+	var out []views.CredentialField
+	for _, f := range spec.Fields {
+		cf := views.CredentialField{Key: f.Key, Label: f.Label, Help: f.Help, Secret: f.Secret, Required: f.Required,
+			Set: stored[f.Key] != "", Masked: masked[f.Key]}
+		if !f.Secret {
+			cf.Value = stored[f.Key]
+		}
+		if v, ok := typed[f.Key]; ok {
+			cf.Value = v
+		}
+		if f.Key == errField {
+			cf.Error = errMsg
+		}
+		out = append(out, cf)
+	}
+	return out
+}
+
+// postedConfig reads the form fields prefix_KEY of spec that the form sent.
+func postedConfig(c *fiber.Ctx, prefix string, spec provider.Spec) provider.Config {
+	cfg := provider.Config{}
+	args := c.Request().PostArgs()
+	for _, f := range spec.Fields {
+		if args.Has(prefix + "_" + f.Key) {
+			cfg[f.Key] = strings.TrimSpace(string(args.Peek(prefix + "_" + f.Key)))
+		}
+	}
+	return cfg
+}
+
+// checkField runs spec's offline check on cfg and names the field an error
+// is about ("config" when it names none). Check errors read "key: problem".
+func checkField(spec provider.Spec, cfg provider.Config) (field, msg string, err error) {
+	if spec.Check == nil {
+		return "", "", nil
+	}
+	if err = spec.Check(cfg); err == nil {
+		return "", "", nil
+	}
+	field, msg = "config", err.Error()
+	if k, rest, ok := strings.Cut(msg, ":"); ok {
+		if _, known := spec.Field(strings.TrimSpace(k)); known {
+			field, msg = strings.TrimSpace(k), strings.TrimSpace(rest)
+		}
+	}
+	return field, upperFirst(msg), err
+}
+
+// fieldMessage strips the "key: " a FieldError message may start with.
+func fieldMessage(fe *settings.FieldError) string {
+	msg := strings.TrimSpace(strings.TrimPrefix(fe.Msg, fe.Field+":"))
+	return upperFirst(msg)
+}

@@ -1,6 +1,246 @@
 package web
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
 
-// consoleOpsRoutes registers the operations pages. (Console work fills it in.)
-func (s *Server) consoleOpsRoutes(r fiber.Router) {}
+	"github.com/gofiber/fiber/v2"
+
+	"callhook/internal/store"
+	"callhook/internal/voice"
+	"callhook/views"
+)
+
+// consoleOpsRoutes registers the operations pages (dashboard, calls, alerts,
+// callback inspector, stats) and the HTML fragments their live regions
+// re-fetch. Each fragment renders the same templ component as the region on
+// the full page, so every region has one template.
+func (s *Server) consoleOpsRoutes(r fiber.Router) {
+	r.Get("/", s.dashboardPage)
+
+	r.Get("/calls", s.callsPage)
+	r.Get("/calls/:id", s.callPage)
+
+	r.Get("/alerts", s.alertsPage)
+	r.Post("/alerts", s.adminOnly, s.raiseAlert)
+	r.Get("/alerts/:id", s.alertPage)
+	// On-call staff (viewers) may acknowledge and resolve.
+	r.Post("/alerts/:id/acknowledge", s.consoleAlertAction(voice.ActionAcknowledge))
+	r.Post("/alerts/:id/resolve", s.consoleAlertAction(voice.ActionResolve))
+
+	r.Get("/callbacks", s.callbacksPage)
+	r.Get("/callbacks/:id", s.callbackPage)
+	r.Post("/callbacks/:id/replay", s.adminOnly, s.consoleReplay)
+
+	r.Get("/stats", s.statsPage)
+	r.Get("/stats.csv", s.statsCSV)
+
+	f := r.Group("/fragments", opsNoStore)
+	f.Get("/dashboard/counters", s.dashboardCountersFragment)
+	f.Get("/dashboard/alerts", s.dashboardAlertsFragment)
+	f.Get("/dashboard/calls", s.dashboardCallsFragment)
+	f.Get("/dashboard/callbacks", s.dashboardCallbacksFragment)
+	f.Get("/calls", s.callsFragment)
+	f.Get("/call/:id/facts", s.callFactsFragment)
+	f.Get("/call/:id/timeline", s.callTimelineFragment)
+	f.Get("/alerts", s.alertsFragment)
+	f.Get("/alert/:id", s.alertFragment)
+	f.Get("/callbacks", s.callbacksFragment)
+	f.Get("/stats", s.statsFragment)
+}
+
+// opsNoStore keeps browsers from caching live fragments.
+func opsNoStore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+// opsURL returns path with the non-empty query values, in a stable order.
+func opsURL(path string, kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// opsNext is where a console form post returns to: a local path from the
+// form's "next" field, else fallback. Anything that could leave the site
+// (scheme, host, "//", backslashes) falls back.
+func opsNext(c *fiber.Ctx, fallback string) string {
+	next := c.FormValue("next")
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsAny(next, "\\\r\n") {
+		return fallback
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return fallback
+	}
+	return strings.Clone(next)
+}
+
+// opsChannels lists the channels as filter and form options (never secrets).
+func (s *Server) opsChannels(ctx context.Context) ([]views.OpsOption, error) {
+	chs, err := s.Store.Channels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.OpsOption, 0, len(chs))
+	for _, ch := range chs {
+		label := ch.ID
+		if ch.Name != "" && ch.Name != ch.ID {
+			label = ch.Name + " (" + ch.ID + ")"
+		}
+		out = append(out, views.OpsOption{Value: ch.ID, Label: label})
+	}
+	return out, nil
+}
+
+// opsCountCap bounds the dashboard counters; a count at the cap shows as "500+".
+const opsCountCap = 500
+
+// dashboardCounts computes the dashboard's headline numbers.
+func (s *Server) dashboardCounts(ctx context.Context) (views.DashboardCounts, error) {
+	out := views.DashboardCounts{Cap: opsCountCap}
+	for _, st := range []voice.Status{voice.StatusQueued, voice.StatusRinging, voice.StatusAnswered} {
+		p, err := s.Store.Calls(ctx, store.ListFilter{Status: string(st), Limit: opsCountCap})
+		if err != nil {
+			return out, err
+		}
+		out.InProgress += len(p.Items)
+	}
+	out.InProgress = min(out.InProgress, opsCountCap)
+	firing, err := s.Store.Alerts(ctx, store.ListFilter{Status: string(voice.AlertFiring), Limit: opsCountCap})
+	if err != nil {
+		return out, err
+	}
+	acked, err := s.Store.Alerts(ctx, store.ListFilter{Status: string(voice.AlertAcknowledged), Limit: opsCountCap})
+	if err != nil {
+		return out, err
+	}
+	out.Firing, out.Acknowledged = len(firing.Items), len(acked.Items)
+	since := time.Now().Add(-time.Hour)
+	f := store.ListFilter{Outcome: store.OutcomeRejected, Limit: 100}
+	for out.Rejected < opsCountCap {
+		p, err := s.Store.Callbacks(ctx, f)
+		if err != nil {
+			return out, err
+		}
+		for _, cb := range p.Items {
+			if cb.ReceivedAt.Before(since) {
+				return out, nil
+			}
+			out.Rejected++
+		}
+		if p.NextCursor == nil {
+			break
+		}
+		f.Cursor = *p.NextCursor
+	}
+	out.Rejected = min(out.Rejected, opsCountCap)
+	return out, nil
+}
+
+// openAlerts returns the firing and acknowledged alerts, newest first.
+func (s *Server) openAlerts(ctx context.Context, limit int) ([]store.AlertView, error) {
+	var all []store.Alert
+	for _, st := range []voice.AlertState{voice.AlertFiring, voice.AlertAcknowledged} {
+		p, err := s.Store.Alerts(ctx, store.ListFilter{Status: string(st), Limit: limit})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+	}
+	// Firing first (they need someone), then acknowledged; each newest first.
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	return s.Store.AlertViews(ctx, all)
+}
+
+func (s *Server) dashboardProps(c *fiber.Ctx) (views.DashboardProps, error) {
+	ctx := c.UserContext()
+	var d views.DashboardProps
+	var err error
+	if d.Counts, err = s.dashboardCounts(ctx); err != nil {
+		return d, err
+	}
+	if d.Alerts, err = s.dashboardAlerts(c); err != nil {
+		return d, err
+	}
+	if d.Calls, err = s.dashboardCalls(ctx); err != nil {
+		return d, err
+	}
+	if d.Callbacks, err = s.dashboardCallbacks(ctx); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+func (s *Server) dashboardAlerts(c *fiber.Ctx) (views.AlertListProps, error) {
+	p, _ := principal(c)
+	as, err := s.openAlerts(c.UserContext(), 20)
+	return views.AlertListProps{Alerts: as, CSRF: p.CSRF, Next: "/", Compact: true}, err
+}
+
+func (s *Server) dashboardCalls(ctx context.Context) (views.CallListProps, error) {
+	p, err := s.Store.Calls(ctx, store.ListFilter{Limit: 10})
+	return views.CallListProps{Calls: opsCallViews(p.Items), Compact: true}, err
+}
+
+func (s *Server) dashboardCallbacks(ctx context.Context) (views.CallbackListProps, error) {
+	p, err := s.Store.Callbacks(ctx, store.ListFilter{Limit: 10})
+	return views.CallbackListProps{Callbacks: opsCallbackViews(p.Items), Compact: true}, err
+}
+
+func (s *Server) dashboardPage(c *fiber.Ctx) error {
+	pg, err := s.livePage(c, "Dashboard", "dashboard")
+	if err != nil {
+		return err
+	}
+	d, err := s.dashboardProps(c)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.Dashboard(pg, d))
+}
+
+func (s *Server) dashboardCountersFragment(c *fiber.Ctx) error {
+	n, err := s.dashboardCounts(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.DashboardCounters(n))
+}
+
+func (s *Server) dashboardAlertsFragment(c *fiber.Ctx) error {
+	l, err := s.dashboardAlerts(c)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.AlertList(l))
+}
+
+func (s *Server) dashboardCallsFragment(c *fiber.Ctx) error {
+	l, err := s.dashboardCalls(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.CallList(l))
+}
+
+func (s *Server) dashboardCallbacksFragment(c *fiber.Ctx) error {
+	l, err := s.dashboardCallbacks(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.CallbackList(l))
+}

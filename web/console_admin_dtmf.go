@@ -1,0 +1,121 @@
+package web
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"callhook/internal/channel"
+	"callhook/internal/voice"
+	"callhook/views"
+)
+
+// maxDTMFRows bounds the rows the mapping editor accepts.
+const maxDTMFRows = 100
+
+// channelDTMF saves the keypad mapping editor (op=save) or re-renders it
+// with one more row (op=add); rows ticked "Remove" are dropped either way.
+func (s *Server) channelDTMF(c *fiber.Ctx) error {
+	rows := postedDTMFRows(c)
+	if formText(c, "op") == "add" {
+		if len(rows) < maxDTMFRows {
+			rows = append(rows, views.DTMFRow{Action: string(voice.ActionAcknowledge)})
+		}
+		return s.channelForm(c, fiber.StatusOK, func(p *views.ChannelProps) {
+			p.DTMF = views.DTMFEditor{Rows: rows, Unsaved: true}
+		})
+	}
+	mapping, rows, ok := checkDTMFRows(rows)
+	if !ok {
+		return s.dtmfProblem(c, rows, "Not saved: fix the marked rows.")
+	}
+	ch, err := s.Channels.Update(c.UserContext(), pathParam(c, "id"), channel.Input{DTMFMap: &mapping})
+	if msg, ok := formProblem(err); ok {
+		return s.dtmfProblem(c, rows, "Not saved: "+dtmfMessage(msg))
+	}
+	if err != nil {
+		return err
+	}
+	s.Log.Info("channel keypad mapping changed", "channel", ch.ID, "by", who(c))
+	return s.redirectFlash(c, "/channels/"+ch.ID+"#dtmf", "success", "Keypad mapping saved: "+dtmfSummary(ch.DTMFMap)+".")
+}
+
+// channelDTMFReset restores the default mapping (1 acknowledges, 2 resolves).
+func (s *Server) channelDTMFReset(c *fiber.Ctx) error {
+	def := map[string]string{}
+	for k, a := range voice.DefaultDTMFMap() {
+		def[k] = string(a)
+	}
+	ch, err := s.Channels.Update(c.UserContext(), pathParam(c, "id"), channel.Input{DTMFMap: &def})
+	if err != nil {
+		return err
+	}
+	s.Log.Info("channel keypad mapping reset", "channel", ch.ID, "by", who(c))
+	return s.redirectFlash(c, "/channels/"+ch.ID+"#dtmf", "success", "Keypad mapping reset to the default: "+dtmfSummary(ch.DTMFMap)+".")
+}
+
+func (s *Server) dtmfProblem(c *fiber.Ctx, rows []views.DTMFRow, msg string) error {
+	return s.channelForm(c, fiber.StatusBadRequest, func(p *views.ChannelProps) {
+		p.DTMF = views.DTMFEditor{Rows: rows, Error: msg, Unsaved: true}
+	})
+}
+
+// postedDTMFRows reads the editor's rows (digits_N, action_N, remove_N),
+// leaving out the ones ticked for removal.
+func postedDTMFRows(c *fiber.Ctx) []views.DTMFRow {
+	n, _ := strconv.Atoi(formText(c, "rows"))
+	n = min(max(n, 0), maxDTMFRows)
+	rows := make([]views.DTMFRow, 0, n)
+	for i := range n {
+		k := strconv.Itoa(i)
+		if formText(c, "remove_"+k) != "" {
+			continue
+		}
+		rows = append(rows, views.DTMFRow{Digits: formText(c, "digits_"+k), Action: formText(c, "action_"+k)})
+	}
+	return rows
+}
+
+// checkDTMFRows validates each row with channel.ValidateDTMF and finds
+// duplicates, marking the rows at fault. Rows without digits are ignored.
+// It returns the mapping and whether every row is valid.
+func checkDTMFRows(rows []views.DTMFRow) (map[string]string, []views.DTMFRow, bool) {
+	mapping := map[string]string{}
+	first := map[string]int{}
+	ok := true
+	for i := range rows {
+		r := &rows[i]
+		if r.Digits == "" {
+			continue
+		}
+		norm, err := channel.ValidateDTMF(map[string]string{r.Digits: r.Action})
+		switch {
+		case err != nil:
+			_, msg := statusOf(err)
+			r.Error = dtmfMessage(msg)
+		case first[r.Digits] > 0:
+			r.Error = "Already mapped in row " + strconv.Itoa(first[r.Digits]) + "; each key sequence may appear once."
+		default:
+			first[r.Digits] = i + 1
+			mapping[r.Digits] = norm[r.Digits]
+			r.Action = norm[r.Digits]
+			continue
+		}
+		ok = false
+	}
+	if !ok {
+		return nil, rows, false
+	}
+	if _, err := channel.ValidateDTMF(mapping); err != nil {
+		return nil, rows, false
+	}
+	return mapping, rows, true
+}
+
+// dtmfMessage words a mapping validation error for the editor.
+func dtmfMessage(msg string) string {
+	msg = strings.TrimPrefix(msg, "dtmf_map: ")
+	msg = strings.TrimPrefix(msg, voice.ErrInvalidDTMFMap.Error()+": ")
+	return upperFirst(msg)
+}
