@@ -80,8 +80,13 @@ func New(cfg provider.Config, deps provider.Deps) *Provider {
 
 // Sign returns the X-Callhook-Signature value for body at timestamp ts.
 func Sign(secret string, ts int64, body []byte) string {
+	return signString(secret, strconv.FormatInt(ts, 10), body)
+}
+
+// signString signs the timestamp exactly as the header carries it.
+func signString(secret, ts string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(strconv.FormatInt(ts, 10)))
+	m.Write([]byte(ts))
 	m.Write([]byte("."))
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
@@ -98,14 +103,14 @@ func (p *Provider) Verify(r *provider.Request) error {
 	if tsv == "" || sig == "" {
 		return provider.Errorf(provider.ErrBadSignature, "missing %s or %s", HeaderTimestamp, HeaderSignature)
 	}
-	ts, err := strconv.ParseInt(strings.TrimSpace(tsv), 10, 64)
-	if err != nil {
+	tsv = strings.TrimSpace(tsv)
+	if _, err := strconv.ParseInt(tsv, 10, 64); err != nil {
 		return provider.Errorf(provider.ErrBadSignature, "%s is not Unix seconds", HeaderTimestamp)
 	}
-	if !hmac.Equal([]byte(Sign(secret, ts, r.Body)), []byte(strings.TrimSpace(sig))) {
+	if !hmac.Equal([]byte(signString(secret, tsv, r.Body)), []byte(strings.TrimSpace(sig))) {
 		return provider.Errorf(provider.ErrBadSignature, "%s does not match the body", HeaderSignature)
 	}
-	_, err = provider.CheckUnixTimestamp(tsv, r.Now)
+	_, err := provider.CheckUnixTimestamp(tsv, r.Now)
 	return err
 }
 
