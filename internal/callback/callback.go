@@ -142,7 +142,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	if in.RateLimited {
 		return s.reject(ctx, cb, in.Body, http.StatusTooManyRequests, ReasonRateLimited, "too many callbacks for this channel; retry shortly")
 	}
-	ch, err := s.Store.Channel(ctx, in.ChannelID)
+	ch, err := s.Store.CachedChannel(ctx, in.ChannelID)
 	if err != nil && !store.IsNotFound(err) {
 		return s.unavailable(err)
 	}
@@ -299,7 +299,7 @@ func (s *Service) ResolveProvider(ctx context.Context, ch *store.Channel) (provi
 		}
 		return spec, provider.Config(ch.ProviderConfig), nil
 	}
-	g, err := s.Store.GlobalProvider(ctx)
+	g, err := s.Store.CachedGlobalProvider(ctx)
 	if err != nil {
 		return provider.Spec{}, nil, err
 	}

@@ -24,7 +24,7 @@ func (tx *Tx) UpdateCall(ctx context.Context, c *Call) error { return tx.updateC
 
 // FindCall returns the call a provider knows as providerCallID, or nil, inside tx.
 func (tx *Tx) FindCall(ctx context.Context, prov, providerCallID string) (*Call, error) {
-	return findCall(ctx, tx, prov, providerCallID)
+	return tx.findCall(ctx, prov, providerCallID)
 }
 
 // DueForPoll returns up to limit calls whose next poll time has come.
@@ -50,9 +50,9 @@ func (tx *Tx) AddCallEvent(ctx context.Context, c *Call, e voice.Event, now time
 	}
 	ev := newEvent(0, c.ChannelID, c.Provider, e, now)
 	ev.CallID = &c.ID
-	if _, err := tx.NewInsert().Model(ev).Exec(ctx); err != nil {
+	if err := tx.insertEvent(ctx, ev); err != nil {
 		*c = before
-		return false, fmt.Errorf("store: insert event: %w", err)
+		return false, err
 	}
 	if err := tx.Publish(ctx, FeedItem{Type: FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
 		Data: mustJSON(ev.View()), CreatedAt: now}); err != nil {

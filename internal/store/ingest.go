@@ -49,11 +49,11 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 	cb := in.Callback
 	cb.Provider = in.Provider
 	cb.ReceivedAt = in.Now
-	r, err := tx.NewRaw("INSERT INTO dedupe (key, callback_id) VALUES (?, 0) ON CONFLICT DO NOTHING", in.DedupeKey).Exec(ctx)
+	fresh, err := tx.dedupeInsert(ctx, in.DedupeKey)
 	if err != nil {
-		return res, fmt.Errorf("store: dedupe: %w", err)
+		return res, err
 	}
-	if n, _ := r.RowsAffected(); n == 0 {
+	if !fresh {
 		cb.Outcome = OutcomeDuplicate
 		cb.EventCount = len(in.Events)
 		if err := tx.insertCallback(ctx, cb); err != nil {
@@ -71,12 +71,12 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 		if _, ok := calls[e.CallID]; ok {
 			continue
 		}
-		c, err := findCall(ctx, tx, in.Provider, e.CallID)
+		c, err := tx.findCall(ctx, in.Provider, e.CallID)
 		if err != nil {
 			return res, err
 		}
 		if c == nil && e.AltCallID != "" {
-			if c, err = findCall(ctx, tx, in.Provider, e.AltCallID); err != nil {
+			if c, err = tx.findCall(ctx, in.Provider, e.AltCallID); err != nil {
 				return res, err
 			}
 		}
@@ -105,8 +105,8 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 	if err := tx.insertCallback(ctx, cb); err != nil {
 		return res, err
 	}
-	if _, err := tx.NewRaw("UPDATE dedupe SET callback_id = ? WHERE key = ?", cb.ID, in.DedupeKey).Exec(ctx); err != nil {
-		return res, fmt.Errorf("store: dedupe: %w", err)
+	if err := tx.dedupeSet(ctx, in.DedupeKey, cb.ID); err != nil {
+		return res, err
 	}
 	res.CallbackID, res.Outcome = cb.ID, cb.Outcome
 
@@ -132,8 +132,8 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 				}
 			}
 		}
-		if _, err := tx.NewInsert().Model(ev).Exec(ctx); err != nil {
-			return res, fmt.Errorf("store: insert event: %w", err)
+		if err := tx.insertEvent(ctx, ev); err != nil {
+			return res, err
 		}
 		if err := tx.Publish(ctx, FeedItem{Type: FeedEvent, CallID: ev.CallID, ChannelID: &in.Channel.ID,
 			AlertID: nonZero(a.AlertID), Data: mustJSON(ev.View()), CreatedAt: in.Now}); err != nil {
@@ -291,16 +291,6 @@ func (tx *Tx) ChangeAlert(ctx context.Context, alertID int64, a voice.Action, by
 		Data: mustJSON(al.View()), CreatedAt: now})
 }
 
-func (tx *Tx) insertCallback(ctx context.Context, cb *Callback) error {
-	if cb.Headers == nil {
-		cb.Headers = map[string][]string{}
-	}
-	if _, err := tx.NewInsert().Model(cb).Exec(ctx); err != nil {
-		return fmt.Errorf("store: insert callback: %w", err)
-	}
-	return nil
-}
-
 // InsertRejected stores a rejected callback and publishes it to the feed.
 func (tx *Tx) InsertRejected(ctx context.Context, cb *Callback) error {
 	cb.Outcome = OutcomeRejected
@@ -318,8 +308,8 @@ func (tx *Tx) updateCall(ctx context.Context, c *Call) error {
 	if c.Status != "" && voice.Status(c.Status).Terminal() {
 		c.NextPollAt = nil
 	}
-	if _, err := tx.NewUpdate().Model(c).WherePK().Exec(ctx); err != nil {
-		return fmt.Errorf("store: update call: %w", err)
+	if err := tx.saveCall(ctx, c); err != nil {
+		return err
 	}
 	return tx.Publish(ctx, FeedItem{Type: FeedCallUpdated, CallID: &c.ID, AlertID: c.AlertID,
 		ChannelID: &c.ChannelID, Data: mustJSON(c.View()), CreatedAt: c.UpdatedAt})

@@ -82,6 +82,7 @@ func (s *Store) Channels(ctx context.Context) ([]Channel, error) {
 func (s *Store) CreateChannel(ctx context.Context, c *Channel) error {
 	now := time.Now().UTC()
 	c.CreatedAt, c.UpdatedAt = now, now
+	defer s.cache.forget()
 	return s.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
 			if isUnique(err) {
@@ -95,6 +96,7 @@ func (s *Store) CreateChannel(ctx context.Context, c *Channel) error {
 
 // UpdateChannel loads channel id, lets fn change it and saves it, in one transaction.
 func (s *Store) UpdateChannel(ctx context.Context, id string, fn func(c *Channel) error) (*Channel, error) {
+	defer s.cache.forget()
 	var out *Channel
 	err := s.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		c, err := GetChannel(ctx, tx, id)
@@ -116,6 +118,7 @@ func (s *Store) UpdateChannel(ctx context.Context, id string, fn func(c *Channel
 
 // DeleteChannel removes channel id. Its calls and callbacks stay for the record.
 func (s *Store) DeleteChannel(ctx context.Context, id string) error {
+	defer s.cache.forget()
 	return s.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		r, err := tx.NewDelete().Model((*Channel)(nil)).Where("id = ?", id).Exec(ctx)
 		if err != nil {
@@ -144,6 +147,7 @@ func (s *Store) GlobalProvider(ctx context.Context) (*ProviderSetting, error) {
 // SetGlobalProvider replaces the global provider setting.
 func (s *Store) SetGlobalProvider(ctx context.Context, typ string, cfg map[string]string) error {
 	p := &ProviderSetting{ID: 1, Type: typ, Config: cfg, UpdatedAt: time.Now().UTC()}
+	defer s.cache.forget()
 	return s.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		_, err := tx.NewInsert().Model(p).On("CONFLICT (id) DO UPDATE").
 			Set("type = EXCLUDED.type").Set("config = EXCLUDED.config").Set("updated_at = EXCLUDED.updated_at").Exec(ctx)

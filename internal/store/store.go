@@ -49,6 +49,9 @@ type Store struct {
 	onCommit func([]FeedItem)
 	// failCommit, when set (tests only), makes the next commits fail.
 	failCommit func() error
+	// hot are the writer's prepared statements (writer goroutine only).
+	hot   hotStmts
+	cache readCache
 }
 
 // Options configure Open.
@@ -204,6 +207,7 @@ func (s *Store) Close() error {
 	close(s.stop)
 	s.closeMu.Unlock()
 	<-s.done
+	s.hot.close()
 	return errors.Join(s.db.Close(), s.wdb.Close())
 }
 
@@ -211,6 +215,7 @@ func (s *Store) Close() error {
 type Tx struct {
 	bun.Tx
 	feed []FeedItem
+	hot  *txHot
 }
 
 // Publish queues a feed row. The rows of a whole batch are inserted in one
@@ -316,11 +321,20 @@ func (s *Store) runBatch(batch []*job) {
 			j.done <- fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 	}
+	if s.hot == nil {
+		h, err := prepareHot(ctx, s.wdb)
+		if err != nil {
+			fail(err)
+			return
+		}
+		s.hot = h
+	}
 	btx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		fail(err)
 		return
 	}
+	hot := &txHot{ctx: ctx, tx: btx.Tx, stmts: s.hot, bound: map[string]*sql.Stmt{}}
 	results := make([]error, len(batch))
 	var feed []FeedItem
 	for i, j := range batch {
@@ -328,14 +342,14 @@ func (s *Store) runBatch(batch []*job) {
 			results[i] = err
 			continue
 		}
-		if _, err := btx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+		if _, err := hot.stmt("savepoint").ExecContext(ctx); err != nil {
 			results[i] = fmt.Errorf("%w: %v", ErrUnavailable, err)
 			continue
 		}
-		tx := &Tx{Tx: btx}
+		tx := &Tx{Tx: btx, hot: hot}
 		err := j.fn(ctx, tx)
 		if err != nil {
-			if _, rerr := btx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
+			if _, rerr := hot.stmt("rollback").ExecContext(ctx); rerr != nil {
 				_ = btx.Rollback()
 				fail(rerr)
 				return
@@ -343,7 +357,7 @@ func (s *Store) runBatch(batch []*job) {
 		} else {
 			feed = append(feed, tx.feed...)
 		}
-		if _, err := btx.ExecContext(ctx, "RELEASE SAVEPOINT job"); err != nil {
+		if _, err := hot.stmt("release").ExecContext(ctx); err != nil {
 			_ = btx.Rollback()
 			fail(err)
 			return
