@@ -80,11 +80,12 @@ func (s *Server) putProvider(c *fiber.Ctx) error {
 	var in struct {
 		Type   string            `json:"type"`
 		Config map[string]string `json:"config"`
+		Clear  []string          `json:"clear"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	v, err := s.Settings.SetGlobal(c.UserContext(), in.Type, in.Config)
+	v, err := s.Settings.SetGlobal(c.UserContext(), in.Type, in.Config, in.Clear...)
 	if err != nil {
 		return err
 	}

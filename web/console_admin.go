@@ -145,6 +145,18 @@ func postedConfig(c *fiber.Ctx, prefix string, spec provider.Spec) provider.Conf
 	return cfg
 }
 
+// postedClear returns the saved secrets the form asks to clear
+// (checkboxes named PREFIX_clear with the key as value).
+func postedClear(c *fiber.Ctx, prefix string, spec provider.Spec) []string {
+	var keys []string
+	for _, v := range c.Request().PostArgs().PeekMulti(prefix + "_clear") {
+		if f, ok := spec.Field(string(v)); ok && f.Secret {
+			keys = append(keys, f.Key)
+		}
+	}
+	return keys
+}
+
 // checkField runs spec's offline check on cfg and names the field an error
 // is about ("config" when it names none). Check errors read "key: problem".
 func checkField(spec provider.Spec, cfg provider.Config) (field, msg string, err error) {

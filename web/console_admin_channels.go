@@ -120,7 +120,7 @@ func (s *Server) channelOverride(c *fiber.Ctx) error {
 		if field, msg, err := checkField(spec, spec.Merge(stored, cfg)); err != nil {
 			return s.overrideProblem(c, ch, typ, cfg, field, msg)
 		}
-		o = &channel.ProviderOverride{Type: typ, Config: cfg}
+		o = &channel.ProviderOverride{Type: typ, Config: cfg, Clear: postedClear(c, "ov", spec)}
 	}
 	if _, err := s.Channels.Update(ctx, ch.ID, channel.Input{Provider: &o}); err != nil {
 		if msg, ok := formProblem(err); ok {

@@ -48,7 +48,7 @@ func (s *Server) providerSave(c *fiber.Ctx) error {
 	if formText(c, "action") == "verify" {
 		return s.providerVerify(c, g, spec, cfg)
 	}
-	v, err := s.Settings.SetGlobal(ctx, typ, cfg)
+	v, err := s.Settings.SetGlobal(ctx, typ, cfg, postedClear(c, "cfg", spec)...)
 	if fe := (*settings.FieldError)(nil); errors.As(err, &fe) {
 		props, perr := s.providerProps(g, typ, cfg, fe.Field, fieldMessage(fe))
 		if perr != nil {

@@ -286,7 +286,18 @@ func TestChannelsAndProviderAPI(t *testing.T) {
 	if pv.SignatureCheck != "on" {
 		t.Errorf("blank auth_token dropped the stored one: %+v", pv)
 	}
+	// Clearing the signing credential turns the check off, and says so.
+	a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio",
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef"}, "clear": []string{"auth_token"}}, &pv)
+	if pv.SignatureCheck != "off" || len(pv.Warnings) == 0 {
+		t.Errorf("after clearing auth_token: %+v", pv)
+	}
+	a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio",
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}, &pv)
 	var e map[string]string
+	if code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio", "clear": []string{"colour"}}, &e); code != 400 {
+		t.Errorf("clearing an unknown key: %d", code)
+	}
 	if code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "nope"}, &e); code != 400 {
 		t.Errorf("unknown type: %d", code)
 	}

@@ -255,6 +255,15 @@ func TestConsoleGlobalProvider(t *testing.T) {
 	if g.Type != "twilio" || g.Config["auth_token"] != token || g.Config["from"] != "+14155550199" {
 		t.Errorf("stored provider = %s %v", g.Type, g.Config["from"])
 	}
+
+	// Clearing the saved token turns the check off again, plainly.
+	u.ok(u.page.GetByLabel("Clear the saved Auth token").Check())
+	u.click("Save provider")
+	u.see("Signature check: OFF")
+	u.ok(u.expect.Locator(u.loc(".notice.warning").First()).ToContainText("Signature check is OFF"))
+	if g, _ := app.Store.GlobalProvider(context.Background()); g.Config["auth_token"] != "" {
+		t.Error("the auth token was not cleared")
+	}
 }
 
 func TestConsoleChannelAndDTMF(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"callhook/internal/auth"
 	"callhook/internal/callback"
 	"callhook/internal/provider"
+	"callhook/internal/settings"
 	"callhook/internal/store"
 	"callhook/internal/voice"
 )
@@ -37,10 +38,12 @@ func (m *Manager) now() time.Time {
 	return time.Now().UTC()
 }
 
-// ProviderOverride is a channel's own provider.
+// ProviderOverride is a channel's own provider. Clear names saved
+// credentials to empty (a blank value keeps the saved one).
 type ProviderOverride struct {
 	Type   string            `json:"type"`
 	Config map[string]string `json:"config"`
+	Clear  []string          `json:"clear,omitempty"`
 }
 
 // Input creates or changes a channel. Nil fields are left unchanged.
@@ -96,6 +99,9 @@ func (m *Manager) CheckOverride(o *ProviderOverride, stored map[string]string) (
 		}
 	}
 	cfg := spec.Merge(stored, o.Config)
+	if err := settings.ClearKeys(spec, cfg, o.Clear); err != nil {
+		return nil, nil, fmt.Errorf("%w: provider config %v", store.ErrInvalid, err)
+	}
 	if spec.Check != nil {
 		if err := spec.Check(cfg); err != nil {
 			return nil, nil, invalid("provider config: %v", err)

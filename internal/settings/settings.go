@@ -104,8 +104,10 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 func (e *FieldError) Unwrap() error { return store.ErrInvalid }
 
 // SetGlobal validates and saves the global provider. Secrets left blank (or
-// sent back masked) keep their stored value when the type does not change.
-func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]string) (ProviderView, error) {
+// sent back masked) keep their stored value when the type does not change;
+// the keys named in clear are emptied (turning a signature check off takes
+// clearing its signing key).
+func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]string, clear ...string) (ProviderView, error) {
 	typ = strings.TrimSpace(typ)
 	spec, ok := s.Providers.Get(typ)
 	if !ok {
@@ -123,6 +125,9 @@ func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]str
 		stored = g.Config
 	}
 	merged := spec.Merge(stored, cfg)
+	if err := ClearKeys(spec, merged, clear); err != nil {
+		return ProviderView{}, err
+	}
 	if spec.Check != nil {
 		if err := spec.Check(merged); err != nil {
 			field := "config"
@@ -138,4 +143,15 @@ func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]str
 		return ProviderView{}, err
 	}
 	return s.Global(ctx)
+}
+
+// ClearKeys empties the named keys of a merged configuration.
+func ClearKeys(spec provider.Spec, cfg provider.Config, keys []string) error {
+	for _, k := range keys {
+		if _, ok := spec.Field(k); !ok {
+			return &FieldError{Field: k, Msg: "is not a setting of " + spec.Title}
+		}
+		cfg[k] = ""
+	}
+	return nil
 }
