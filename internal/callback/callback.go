@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"callhook/internal/provider"
 	"callhook/internal/store"
@@ -248,7 +249,8 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 }
 
 func outcomeOf(res store.IngestResult, delivered bool, ch *store.Channel) provider.Outcome {
-	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: Prompt(store.ChannelDTMF(ch))}
+	dtmf := store.ChannelDTMF(ch)
+	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: Prompt(dtmf), MaxDigits: MaxDigits(dtmf)}
 	for _, a := range res.Applied {
 		out.Events = append(out.Events, provider.Applied{Event: a.Event, Action: a.Action, Changed: a.Changed, Matched: a.Matched})
 	}
@@ -385,6 +387,16 @@ func Prompt(m voice.DTMFMap) string {
 		fmt.Fprintf(&b, "Press %s to %s.", strings.Join(spoken, " "), m[k])
 	}
 	return b.String()
+}
+
+// MaxDigits is the length of the longest key sequence of a DTMF mapping, at
+// least 1: how many keys a keypad capture waits for (provider.Outcome.MaxDigits).
+func MaxDigits(m voice.DTMFMap) int {
+	n := 1
+	for k := range m {
+		n = max(n, utf8.RuneCountInString(k))
+	}
+	return n
 }
 
 var redacted = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true, "X-Api-Key": true}

@@ -481,6 +481,74 @@ func TestPrompt(t *testing.T) {
 	}
 }
 
+func TestMaxDigits(t *testing.T) {
+	for _, tt := range []struct {
+		m    voice.DTMFMap
+		want int
+	}{
+		{nil, 1},
+		{voice.DefaultDTMFMap(), 1},
+		{voice.DTMFMap{"1": voice.ActionAcknowledge, "787": voice.ActionResolve, "*9": voice.ActionResolve}, 3},
+		{voice.DTMFMap{"1234567890123456": voice.ActionResolve}, 16},
+	} {
+		if got := callback.MaxDigits(tt.m); got != tt.want {
+			t.Errorf("MaxDigits(%v) = %d, want %d", tt.m, got, tt.want)
+		}
+	}
+}
+
+// recordingReplier is a provider that records the outcomes it renders.
+type recordingReplier struct {
+	provider.Provider
+	outs *[]provider.Outcome
+}
+
+func (p recordingReplier) Reply(r *provider.Request, out provider.Outcome) provider.Reply {
+	*p.outs = append(*p.outs, out)
+	return p.Provider.Reply(r, out)
+}
+
+func TestOutcomeCarriesTheChannelsKeypadMapping(t *testing.T) {
+	e := newEnv(t)
+	var outs []provider.Outcome
+	reg := provider.NewRegistry(generic.Spec(), provider.Spec{Name: "recording",
+		New: func(cfg provider.Config, deps provider.Deps) (provider.Provider, error) {
+			g, err := generic.Spec().New(cfg, deps)
+			return recordingReplier{Provider: g, outs: &outs}, err
+		}})
+	e.svc.Providers = reg
+	if err := e.st.SetGlobalProvider(context.Background(), "recording", map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	dtmf := map[string]string{"1": "acknowledge", "*9#": "resolve"}
+	ch, err := (&channel.Manager{Store: e.st, Providers: reg, PublicURL: "http://127.0.0.1:8080"}).Create(context.Background(),
+		channel.Input{ID: "multi", DTMFMap: &dtmf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"call_id":"K1","event_type":"status","status":"ringing"}`
+	for range 2 { // the duplicate too
+		e.postWith(ch.ID, ch.Secret, "application/json", body, nil)
+	}
+	if len(outs) != 2 {
+		t.Fatalf("%d outcomes rendered, want 2", len(outs))
+	}
+	for _, out := range outs {
+		if out.Prompt != "Press 1 to acknowledge. Press star 9 pound to resolve." || out.MaxDigits != 3 {
+			t.Errorf("outcome prompt %q MaxDigits %d, want the channel's mapping and 3", out.Prompt, out.MaxDigits)
+		}
+	}
+	if !outs[1].Duplicate {
+		t.Error("second delivery is not a duplicate")
+	}
+	// The default mapping: one key.
+	outs = nil
+	e.post(body)
+	if len(outs) != 1 || outs[0].MaxDigits != 1 || outs[0].Prompt != "Press 1 to acknowledge. Press 2 to resolve." {
+		t.Errorf("default channel outcomes %+v, want MaxDigits 1", outs)
+	}
+}
+
 func TestDedupeKeyScopes(t *testing.T) {
 	ev := []voice.Event{{IdempotencyKey: "a"}}
 	if string(callback.DedupeKey("c1", "p", ev, []byte("x"))) == string(callback.DedupeKey("c2", "p", ev, []byte("x"))) {

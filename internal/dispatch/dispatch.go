@@ -183,8 +183,10 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 	if !ok {
 		return 0, invalid("provider %s cannot place calls; register calls placed elsewhere with provider_call_id", spec.Name)
 	}
+	dtmf := store.ChannelDTMF(ch)
 	placed, perr := placer.PlaceCall(ctx, provider.PlaceRequest{To: c.To, From: in.From, Message: in.Message,
-		CallbackURL: callback.CallbackURL(d.Callbacks.PublicURL, ch.ID, ch.Secret), Prompt: callback.Prompt(store.ChannelDTMF(ch))})
+		CallbackURL: callback.CallbackURL(d.Callbacks.PublicURL, ch.ID, ch.Secret),
+		Prompt:      callback.Prompt(dtmf), MaxDigits: callback.MaxDigits(dtmf)})
 	if perr != nil {
 		c.ProviderCallID = "failed-" + auth.RandomToken(9)
 		c.Status = string(voice.StatusFailed)

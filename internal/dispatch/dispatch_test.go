@@ -17,6 +17,7 @@ import (
 	"callhook/internal/provider"
 	"callhook/internal/provider/generic"
 	"callhook/internal/store"
+	"callhook/internal/voice"
 )
 
 // fakeAPI is a calling service speaking the generic provider's HTTP API.
@@ -165,5 +166,42 @@ func TestAlertValidation(t *testing.T) {
 		if _, err := d.CreateAlert(context.Background(), in); err == nil {
 			t.Errorf("CreateAlert(%+v) = nil error", in)
 		}
+	}
+}
+
+// recordingPlacer is a provider that records the calls it is asked to place.
+type recordingPlacer struct {
+	provider.Provider
+	placed *[]provider.PlaceRequest
+}
+
+func (p recordingPlacer) PlaceCall(_ context.Context, req provider.PlaceRequest) (provider.PlacedCall, error) {
+	*p.placed = append(*p.placed, req)
+	return provider.PlacedCall{ProviderCallID: "rec-" + req.To, Status: voice.StatusQueued}, nil
+}
+
+func TestPlaceCallSendsTheChannelsKeypadMapping(t *testing.T) {
+	d, st, _, _, _ := setup(t)
+	ctx := context.Background()
+	var placed []provider.PlaceRequest
+	reg := provider.NewRegistry(generic.Spec(), provider.Spec{Name: "recording",
+		New: func(cfg provider.Config, deps provider.Deps) (provider.Provider, error) {
+			g, err := generic.Spec().New(cfg, deps)
+			return recordingPlacer{Provider: g, placed: &placed}, err
+		}})
+	d.Callbacks.Providers = reg
+	if err := st.SetGlobalProvider(ctx, "recording", map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	dtmf := map[string]string{"1": "acknowledge", "787": "resolve"}
+	ch, err := (&channel.Manager{Store: st, Providers: reg}).Create(ctx, channel.Input{ID: "multi", DTMFMap: &dtmf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.PlaceCall(ctx, dispatch.CallInput{ChannelID: ch.ID, To: "+15550003", Message: "Disk full"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(placed) != 1 || placed[0].Prompt != "Press 1 to acknowledge. Press 7 8 7 to resolve." || placed[0].MaxDigits != 3 {
+		t.Fatalf("placed %+v, want the channel's prompt and MaxDigits 3", placed)
 	}
 }

@@ -153,6 +153,11 @@ type Outcome struct {
 	// Prompt is the keypad instruction of the channel's DTMF mapping, e.g.
 	// "Press 1 to acknowledge. Press 2 to resolve.", for replies that re-prompt.
 	Prompt string
+	// MaxDigits is the length of the longest key sequence of the channel's
+	// DTMF mapping, at least 1 (1 for "Press 1 …", 3 for "Press 7 8 7 …"):
+	// how many keys a keypad capture waits for. 0 means not known; see
+	// DigitLimit.
+	MaxDigits int
 }
 
 // Provider is one configured adapter.
@@ -175,8 +180,11 @@ type PlaceRequest struct {
 	Message string // what to say; the prompt for keypad input is appended
 	// CallbackURL is the channel's callback URL for status and DTMF callbacks.
 	CallbackURL string
-	// Prompt is the keypad instruction, e.g. "Press 1 to acknowledge, 2 to resolve."
+	// Prompt is the keypad instruction, e.g. "Press 1 to acknowledge. Press 2 to resolve."
 	Prompt string
+	// MaxDigits is the length of the longest key sequence of the channel's
+	// DTMF mapping, at least 1; 0 means not known. See Outcome.MaxDigits.
+	MaxDigits int
 }
 
 // PlacedCall is the provider's answer to PlaceCall.

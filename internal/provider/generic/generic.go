@@ -397,19 +397,10 @@ func (p *Provider) FetchCall(ctx context.Context, id string) (voice.Event, error
 }
 
 func (p *Provider) do(ctx context.Context, method, path string, body []byte, out any) error {
-	url := strings.TrimRight(p.cfg["api_url"], "/") + path
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := provider.NewJSONRequest(ctx, method, strings.TrimRight(p.cfg["api_url"], "/")+path, body)
 	if err != nil {
 		return fmt.Errorf("generic: %w", err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
 	if t := p.cfg["api_token"]; t != "" {
 		req.Header.Set("Authorization", "Bearer "+t)
 	}

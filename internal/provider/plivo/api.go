@@ -1,12 +1,10 @@
 package plivo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -206,52 +204,24 @@ func direction(s string) voice.Direction {
 	return ""
 }
 
-// do calls {base}/v1/Account/{auth_id}{path} with basic auth.
+// do calls {base}/v1/Account/{auth_id}{path} with basic auth. An HTTP 404
+// wraps errNotFound.
 func (p *Provider) do(ctx context.Context, method, path string, body []byte, out any) error {
 	authID := strings.TrimSpace(p.cfg["auth_id"])
 	token := p.cfg["auth_token"]
 	if authID == "" || token == "" {
 		return fmt.Errorf("auth_id and auth_token must be configured")
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	u := p.base + "/v1/Account/" + url.PathEscape(authID) + path
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := provider.NewJSONRequest(ctx, method, p.base+"/v1/Account/"+url.PathEscape(authID)+path, body)
 	if err != nil {
 		return err
 	}
 	req.SetBasicAuth(authID, token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode == http.StatusNotFound {
+	err = provider.DoJSON(p.client, req, method+" "+path, out)
+	if he := (*provider.HTTPError)(nil); errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return fmt.Errorf("%s %s: HTTP 404: %w", method, path, errNotFound)
 	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, snippet(b))
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
-	}
-	return nil
-}
-
-// snippet shortens an error body for an error message.
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return err
 }
 
 // SampleCallback builds a ring callback (Event=Ring) for callID addressed to

@@ -75,11 +75,10 @@
 //     "Your input was received." then Hangup;
 //   - every other callback: an empty <Response></Response>.
 //
-// numDigits of GetInput is the number of keys in the longest key sequence
-// the prompt names, read from the pipeline's wording ("Press 7 8 7 to
-// acknowledge." gives 3, "Press 1 …" gives 1 so one key submits at once),
-// omitted when the prompt names none (the prompt is the only view of the
-// DTMF mapping a provider gets).
+// numDigits of GetInput is Outcome.MaxDigits, the length of the longest key
+// sequence of the channel's DTMF mapping (1 for the default mapping, so one
+// key press submits at once; 3 when "787" is mapped), at most Plivo's 32. It
+// is omitted, leaving Plivo's default, when the outcome does not say.
 //
 // # REST API
 //

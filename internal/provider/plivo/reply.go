@@ -3,7 +3,6 @@ package plivo
 import (
 	"encoding/xml"
 	"net/http"
-	"strings"
 
 	"callhook/internal/provider"
 	"callhook/internal/voice"
@@ -14,6 +13,9 @@ const ContentTypeXML = "application/xml"
 
 // digitEndTimeout is the seconds GetInput waits after the last key.
 const digitEndTimeout = 5
+
+// maxNumDigits is the largest numDigits Plivo accepts.
+const maxNumDigits = 32
 
 // Response is a Plivo XML document.
 type Response struct {
@@ -50,24 +52,28 @@ func (p *Provider) Reply(r *provider.Request, out provider.Outcome) provider.Rep
 	switch {
 	case !ok:
 	case in.Event.Native == "StartApp":
-		speech := joinSentences(alertText(out.Alert), out.Prompt)
+		var about string
+		if out.Alert != nil {
+			about = provider.JoinSentences(out.Alert.Title, out.Alert.Message)
+		}
+		speech := provider.JoinSentences(about, out.Prompt)
 		if speech == "" {
 			speech = "This is a callhook alert call."
 		}
-		verbs = []any{getInput(r.URL, out.Prompt, speech)}
+		verbs = []any{getInput(r.URL, out.MaxDigits, speech)}
 	case in.Event.Type != voice.EventDTMF:
 	case !applied && in.Event.Digit != "":
 		// A retried callback stored as a duplicate without events: the
 		// first delivery was handled, so do not ask again.
 		verbs = []any{Speak{Text: "Your input was received. Goodbye."}, Hangup{}}
 	case in.Action != voice.ActionNone:
-		verbs = []any{Speak{Text: confirmation(in, out.Alert)}, Hangup{}}
+		verbs = []any{Speak{Text: provider.Confirmation(in, out.Alert)}, Hangup{}}
 	default:
 		lead := "Sorry, that input was not recognized."
 		if in.Event.Digit == "" {
 			lead = "No input was received."
 		}
-		verbs = []any{getInput(r.URL, out.Prompt, joinSentences(lead, out.Prompt))}
+		verbs = []any{getInput(r.URL, out.MaxDigits, provider.JoinSentences(lead, out.Prompt))}
 	}
 	b, err := xml.Marshal(Response{Verbs: verbs})
 	if err != nil { // plain structs of strings always marshal
@@ -76,9 +82,12 @@ func (p *Provider) Reply(r *provider.Request, out provider.Outcome) provider.Rep
 	return provider.Reply{Status: http.StatusOK, ContentType: ContentTypeXML, Body: append([]byte(xml.Header), b...)}
 }
 
-func getInput(action, prompt, speech string) GetInput {
+// getInput collects up to maxDigits keys (Outcome.MaxDigits), at most
+// Plivo's 32. numDigits is omitted when maxDigits is not known, leaving
+// Plivo's default.
+func getInput(action string, maxDigits int, speech string) GetInput {
 	return GetInput{Action: action, Method: http.MethodPost, InputType: "dtmf",
-		DigitEndTimeout: digitEndTimeout, NumDigits: numDigits(prompt), Speak: Speak{Text: speech}}
+		DigitEndTimeout: digitEndTimeout, NumDigits: provider.DigitLimit(maxDigits, 0, maxNumDigits), Speak: Speak{Text: speech}}
 }
 
 // subject finds the event the reply is about. applied is true when it comes
@@ -98,89 +107,4 @@ func subject(r *provider.Request, out provider.Outcome) (in provider.Applied, ap
 		return provider.Applied{}, false, false
 	}
 	return provider.Applied{Event: evs[0]}, false, true
-}
-
-func alertText(a *provider.AlertInfo) string {
-	if a == nil {
-		return ""
-	}
-	return joinSentences(a.Title, a.Message)
-}
-
-// confirmation says what a mapped digit did to the alert.
-func confirmation(in provider.Applied, alert *provider.AlertInfo) string {
-	var text string
-	switch {
-	case alert != nil && !in.Changed && alert.State != "":
-		text = "Alert is already " + string(alert.State) + "."
-	case in.Action == voice.ActionResolve:
-		text = "Alert resolved."
-	default:
-		text = "Alert acknowledged."
-	}
-	if alert != nil {
-		text = joinSentences(text, alert.Title)
-	}
-	return text
-}
-
-// numDigits is the number of keys in the longest key sequence the prompt names,
-// at most Plivo's 32, or 0 (attribute omitted) when the prompt names none.
-// The pipeline's prompt spells keys as words ("Press 7 8 7 to acknowledge.
-// Press star 9 to resolve."), so a run of single keys, "star", "pound" or
-// "hash" counts, and punctuation ends a run. With the default mapping this is
-// 1, so one key press submits at once.
-func numDigits(prompt string) int {
-	return min(longestKeyRun(prompt), 32)
-}
-
-func longestKeyRun(prompt string) int {
-	longest, run := 0, 0
-	for _, w := range strings.Fields(prompt) {
-		word := strings.TrimRight(w, ".,;:!?")
-		n := keyCount(strings.ToLower(word))
-		if n == 0 {
-			run = 0
-			continue
-		}
-		run += n
-		longest = max(longest, run)
-		if word != w {
-			run = 0
-		}
-	}
-	return longest
-}
-
-// keyCount is how many keypad keys a word of a prompt stands for.
-func keyCount(w string) int {
-	switch w {
-	case "star", "pound", "hash":
-		return 1
-	case "":
-		return 0
-	}
-	for _, c := range w {
-		if !strings.ContainsRune("0123456789*#", c) {
-			return 0
-		}
-	}
-	return len(w)
-}
-
-// joinSentences joins non-empty parts with a space, ending each with a period
-// unless it already ends a sentence, so that text-to-speech pauses between them.
-func joinSentences(parts ...string) string {
-	var out []string
-	for _, s := range parts {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		if !strings.ContainsAny(s[len(s)-1:], ".!?") {
-			s += "."
-		}
-		out = append(out, s)
-	}
-	return strings.Join(out, " ")
 }

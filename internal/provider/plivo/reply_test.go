@@ -89,13 +89,13 @@ func TestReply(t *testing.T) {
 		out  provider.Outcome
 		want want
 	}{
-		{"answer speaks the alert", answer, provider.Outcome{Events: []provider.Applied{status("StartApp")}, Alert: alert, Prompt: prompt},
+		{"answer speaks the alert", answer, provider.Outcome{Events: []provider.Applied{status("StartApp")}, Alert: alert, Prompt: prompt, MaxDigits: 1},
 			want{name: "Response", children: []want{getInput("Disk full on db-1. 97% used on /var. "+prompt, "1")}}},
-		{"answer without an alert", answer, provider.Outcome{Events: []provider.Applied{status("StartApp")}, Prompt: "Press 787 to acknowledge"},
+		{"answer without an alert", answer, provider.Outcome{Events: []provider.Applied{status("StartApp")}, Prompt: "Press 787 to acknowledge", MaxDigits: 3},
 			want{name: "Response", children: []want{getInput("Press 787 to acknowledge.", "3")}}},
 		{"answer without alert or prompt", answer, provider.Outcome{Events: []provider.Applied{status("StartApp")}},
 			want{name: "Response", children: []want{getInput("This is a callhook alert call.", "")}}},
-		{"duplicate answer", answer, provider.Outcome{Duplicate: true, Prompt: prompt},
+		{"duplicate answer", answer, provider.Outcome{Duplicate: true, Prompt: prompt, MaxDigits: 1},
 			want{name: "Response", children: []want{getInput(prompt, "1")}}},
 		{"acknowledged", digits, provider.Outcome{Events: []provider.Applied{dtmf("1", voice.ActionAcknowledge, true)}, Alert: alert},
 			want{name: "Response", children: []want{{name: "Speak", text: "Alert acknowledged. Disk full on db-1."}, {name: "Hangup"}}}},
@@ -106,9 +106,9 @@ func TestReply(t *testing.T) {
 		{"already resolved", digits, provider.Outcome{Events: []provider.Applied{dtmf("1", voice.ActionAcknowledge, false)},
 			Alert: &provider.AlertInfo{Title: "X", State: voice.AlertResolved}},
 			want{name: "Response", children: []want{{name: "Speak", text: "Alert is already resolved. X."}, {name: "Hangup"}}}},
-		{"unmapped digits re-prompt", digits, provider.Outcome{Events: []provider.Applied{dtmf("9", voice.ActionNone, false)}, Alert: alert, Prompt: prompt},
+		{"unmapped digits re-prompt", digits, provider.Outcome{Events: []provider.Applied{dtmf("9", voice.ActionNone, false)}, Alert: alert, Prompt: prompt, MaxDigits: 1},
 			want{name: "Response", children: []want{getInput("Sorry, that input was not recognized. "+prompt, "1")}}},
-		{"empty digits re-prompt", "CallUUID=c-1&Digits=", provider.Outcome{Events: []provider.Applied{dtmf("", voice.ActionNone, false)}, Prompt: prompt},
+		{"empty digits re-prompt", "CallUUID=c-1&Digits=", provider.Outcome{Events: []provider.Applied{dtmf("", voice.ActionNone, false)}, Prompt: prompt, MaxDigits: 1},
 			want{name: "Response", children: []want{getInput("No input was received. "+prompt, "1")}}},
 		{"duplicate digits", digits, provider.Outcome{Duplicate: true, Prompt: prompt},
 			want{name: "Response", children: []want{{name: "Speak", text: "Your input was received. Goodbye."}, {name: "Hangup"}}}},
@@ -154,23 +154,18 @@ func TestReplyEscapes(t *testing.T) {
 }
 
 func TestNumDigits(t *testing.T) {
-	tests := []struct {
-		prompt string
-		want   int
-	}{
-		{"", 0},
-		{"Press a key.", 0},
-		{prompt, 1},
-		// The wording of callback.Prompt: keys spelled one by one.
-		{"Press 1 to acknowledge. Press 2 to resolve. Press 7 8 7 to resolve.", 3},
-		{"Press star 9 to resolve. Press 1 pound to acknowledge.", 2},
-		{"Press 787 to acknowledge.", 3},
-		{"Press 1, 2 or 3.", 1},
-		{"Press " + strings.Repeat("1 ", 40) + "to win.", 32},
-	}
-	for _, tt := range tests {
-		if got := numDigits(tt.prompt); got != tt.want {
-			t.Errorf("numDigits(%q) = %d, want %d", tt.prompt, got, tt.want)
+	// numDigits is Outcome.MaxDigits, capped at Plivo's 32, and omitted
+	// (Plivo's default) when the outcome does not say.
+	r := &provider.Request{Method: http.MethodPost, URL: callhookURL, Body: []byte("CallUUID=c-1&Event=StartApp"),
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}
+	p := New(provider.Config{}, provider.Deps{})
+	for maxDigits, want := range map[int]string{0: "", 1: "1", 3: "3", 16: "16", 40: "32"} {
+		var got node
+		if err := xml.Unmarshal(p.Reply(r, provider.Outcome{Prompt: prompt, MaxDigits: maxDigits}).Body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Children) != 1 || got.Children[0].attr("numDigits") != want {
+			t.Errorf("MaxDigits %d: GetInput %+v, want numDigits %q", maxDigits, got.Children, want)
 		}
 	}
 }

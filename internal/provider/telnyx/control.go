@@ -1,7 +1,6 @@
 package telnyx
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -30,6 +29,9 @@ const (
 	// with every webhook of the call.
 	maxStateMessage = 1000
 	defaultPrompt   = "Press 1 to acknowledge. Press 2 to resolve."
+	// maxDigits caps maximum_digits at the longest key sequence a DTMF
+	// mapping may have.
+	maxDigits = 16
 )
 
 // The steps recorded in client_state.
@@ -160,6 +162,11 @@ func nextCommand(a provider.Applied, out provider.Outcome) (command, bool) {
 	if prompt == "" {
 		prompt = defaultPrompt
 	}
+	// maximum_digits: the longest key sequence of the channel's DTMF mapping
+	// (the pipeline sets it with Prompt), so that a multi-digit mapping can be
+	// entered while the usual one-key mapping ends the gather at the first
+	// key press.
+	digits := provider.DigitLimit(out.MaxDigits, 1, maxDigits)
 	cmdID := func(action string) string {
 		if e.IdempotencyKey == "" {
 			return ""
@@ -177,11 +184,11 @@ func nextCommand(a provider.Applied, out provider.Outcome) (command, bool) {
 			return command{}, false
 		}
 		msg := strings.TrimSpace(st.Message)
-		if msg == "" && out.Alert != nil {
-			msg = alertText(out.Alert)
+		if msg == "" {
+			msg = provider.AlertText(out.Alert)
 		}
 		next := callState{Step: stepGather, Message: st.Message, Prompt: prompt, Tries: 1}
-		return gather(joinSentences(msg, prompt), prompt, next, cmdID("gather_using_speak")), true
+		return gather(provider.JoinSentences(msg, prompt), digits, next, cmdID("gather_using_speak")), true
 
 	case e.Native == "call.gather.ended" && inGather:
 		switch e.Raw["status"] {
@@ -195,10 +202,10 @@ func nextCommand(a provider.Applied, out provider.Outcome) (command, bool) {
 			return speak("Goodbye.", callState{Step: stepBye}, cmdID("speak")), true
 		}
 		next := callState{Step: stepGather, Message: st.Message, Prompt: prompt, Tries: st.Tries + 1}
-		return gather(joinSentences("Input not recognized.", prompt), prompt, next, cmdID("gather_using_speak")), true
+		return gather(provider.JoinSentences("Input not recognized.", prompt), digits, next, cmdID("gather_using_speak")), true
 
 	case e.Type == voice.EventDTMF && !inGather && a.Action != voice.ActionNone && a.Changed:
-		return speak(actionText(a.Action), callState{Step: stepBye}, cmdID("speak")), true
+		return speak(provider.ActionText(a.Action), callState{Step: stepBye}, cmdID("speak")), true
 
 	case e.Native == "call.speak.ended" && ours && st.Step == stepBye && e.Raw["status"] != "call_hangup":
 		body := map[string]any{}
@@ -210,14 +217,14 @@ func nextCommand(a provider.Applied, out provider.Outcome) (command, bool) {
 	return command{}, false
 }
 
-func gather(text, prompt string, st callState, cmdID string) command {
+func gather(text string, digits int, st callState, cmdID string) command {
 	body := map[string]any{
 		"payload":        truncate(text, maxSpeech),
 		"voice":          speakVoice,
 		"language":       speakLanguage,
 		"valid_digits":   validDigits,
 		"minimum_digits": 1,
-		"maximum_digits": maxDigits(prompt),
+		"maximum_digits": digits,
 		"client_state":   st.encode(),
 	}
 	if cmdID != "" {
@@ -239,105 +246,25 @@ func speak(text string, st callState, cmdID string) command {
 	return command{action: "speak", body: body}
 }
 
-// maxDigits is the longest key sequence the keypad prompt asks for, so that a
-// multi-digit mapping can be entered while the usual one-key mapping ends the
-// gather at the first key press. The prompt is all the adapter sees of the
-// channel's DTMF mapping; it spells keys one by one ("Press 7 8 7 to
-// acknowledge." gives 3, "Press star 9" gives 2), and runs of digits written
-// together count digit by digit too.
-func maxDigits(prompt string) int {
-	best, run := 1, 0
-	for _, w := range strings.Fields(prompt) {
-		w = strings.ToLower(strings.Trim(w, ".,;:!?()"))
-		n := keyCount(w)
-		if n == 0 {
-			run = 0
-			continue
-		}
-		run += n
-		best = max(best, run)
-	}
-	return min(best, 16)
-}
-
-// keyCount is how many keypad keys a word of a prompt names: "7" and "star"
-// are one, "787" three, "acknowledge" none.
-func keyCount(w string) int {
-	switch w {
-	case "star", "pound", "hash":
-		return 1
-	case "":
-		return 0
-	}
-	for _, r := range w {
-		if !strings.ContainsRune("0123456789*#", r) {
-			return 0
-		}
-	}
-	return len(w)
-}
-
-// actionText confirms an applied action.
-func actionText(a voice.Action) string {
-	if a == voice.ActionResolve {
-		return "Alert resolved."
-	}
-	return "Alert acknowledged."
-}
-
 // confirmation answers a gather whose digits mapped to an action. The
 // per-digit event of the same key press may already have applied the action,
 // so without Changed the answer follows the alert's state: the action's
 // confirmation when the alert is in the state the action leads to, else the
 // state it is in ("The alert is already resolved." for a 1 pressed on a
-// resolved alert), and "No change was made." when no alert is linked.
+// resolved alert, "No change was made." when no alert is linked).
 func confirmation(a provider.Applied, alert *provider.AlertInfo) string {
-	if a.Changed {
-		return actionText(a.Action)
-	}
-	if alert == nil || alert.State == "" {
-		return "No change was made."
-	}
 	want := voice.AlertAcknowledged
 	if a.Action == voice.ActionResolve {
 		want = voice.AlertResolved
 	}
-	switch alert.State {
-	case want:
-		return actionText(a.Action)
-	case voice.AlertResolved:
-		return "The alert is already resolved."
+	switch {
+	case a.Changed || alert != nil && alert.State == want:
+		return provider.ActionText(a.Action)
+	case alert != nil && alert.State == voice.AlertAcknowledged:
+		// Only a resolve gets here (an acknowledge matched want above).
+		return "The alert is acknowledged."
 	}
-	return "The alert is " + string(alert.State) + "."
-}
-
-// alertText is what a call says about an alert: "Alert: <title>. <message>."
-func alertText(a *provider.AlertInfo) string {
-	title := strings.TrimSpace(a.Title)
-	if title != "" {
-		title = "Alert: " + title
-	}
-	s := joinSentences(title, strings.TrimSpace(a.Message))
-	if s == "" {
-		return "An alert is firing."
-	}
-	return s
-}
-
-// joinSentences joins non-empty parts, ending each with punctuation.
-func joinSentences(parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		if !strings.ContainsAny(p[len(p)-1:], ".!?") {
-			p += "."
-		}
-		out = append(out, p)
-	}
-	return strings.Join(out, " ")
+	return provider.StateText(alert)
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
@@ -359,12 +286,10 @@ func (p *Provider) post(ctx context.Context, path string, body any, out any) err
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(b))
+	req, err := provider.NewJSONRequest(ctx, http.MethodPost, p.base+path, b)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(p.cfg["api_key"]))
 	resp, err := p.client.Do(req)
 	if err != nil {

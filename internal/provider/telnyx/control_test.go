@@ -205,12 +205,15 @@ func TestReact(t *testing.T) {
 			action: "gather_using_speak", payload: "Alert: Disk full on db1. Press 1 to acknowledge. Press 2 to resolve.", step: stepGather, tries: 1, maxDigits: 1,
 			extra: map[string]any{"voice": "female", "language": "en-US", "valid_digits": "0123456789*#", "minimum_digits": float64(1), "command_id": "evt-9:gather_using_speak"}},
 		{name: "answered with direction outbound and no state speaks the alert",
-			out: provider.Outcome{Prompt: "Press 7 8 7 to acknowledge.", Alert: alert, Events: []provider.Applied{func() provider.Applied {
+			out: provider.Outcome{Prompt: "Press 7 8 7 to acknowledge.", MaxDigits: 3, Alert: alert, Events: []provider.Applied{func() provider.Applied {
 				a := applied("call.answered", "", "", "", "", false)
 				a.Event.Direction = voice.Outbound
 				return a
 			}()}},
 			action: "gather_using_speak", payload: "Alert: CPU high. load 12 on web1. Press 7 8 7 to acknowledge.", step: stepGather, tries: 1, maxDigits: 3},
+		{name: "answered with more keys than a mapping may have caps maximum_digits",
+			out:    provider.Outcome{Prompt: prompt, MaxDigits: 40, Events: []provider.Applied{applied("call.answered", "", "", dialed, "", false)}},
+			action: "gather_using_speak", payload: "Alert: Disk full on db1. Press 1 to acknowledge. Press 2 to resolve.", step: stepGather, tries: 1, maxDigits: 16},
 		{name: "answered without prompt falls back to client_state prompt",
 			out:    provider.Outcome{Events: []provider.Applied{applied("call.answered", "", "", dialed, "", false)}},
 			action: "gather_using_speak", payload: "Alert: Disk full on db1. Press 1 to acknowledge. Press 2 to resolve.", step: stepGather, tries: 1, maxDigits: 1},
@@ -359,27 +362,30 @@ func TestReactWithParsedFixture(t *testing.T) {
 	}
 }
 
-func TestHelpers(t *testing.T) {
-	for prompt, want := range map[string]int{
-		"":                             1,
-		"Press 1 to acknowledge.":      1,
-		"Press 787 to acknowledge, 2.": 3,
-		"Press *9 then 12":             2,
-		"Press 7 8 7 to acknowledge. Press 2 to resolve.": 3,
-		"Press star 9 to resolve.":                        2,
-		"Press 1 to acknowledge, then 2.":                 1,
-		strings.Repeat("1", 40):                           16,
+func TestConfirmation(t *testing.T) {
+	ack := provider.Applied{Action: voice.ActionAcknowledge}
+	res := provider.Applied{Action: voice.ActionResolve}
+	state := func(s voice.AlertState) *provider.AlertInfo { return &provider.AlertInfo{State: s} }
+	for _, tt := range []struct {
+		a     provider.Applied
+		alert *provider.AlertInfo
+		want  string
+	}{
+		{provider.Applied{Action: voice.ActionResolve, Changed: true}, nil, "Alert resolved."},
+		{ack, nil, "No change was made."},
+		{ack, state(voice.AlertAcknowledged), "Alert acknowledged."},
+		{res, state(voice.AlertResolved), "Alert resolved."},
+		{ack, state(voice.AlertResolved), "The alert is already resolved."},
+		{res, state(voice.AlertAcknowledged), "The alert is acknowledged."},
+		{ack, state(voice.AlertFiring), "The alert is firing."},
 	} {
-		if got := maxDigits(prompt); got != want {
-			t.Errorf("maxDigits(%q) = %d, want %d", prompt, got, want)
+		if got := confirmation(tt.a, tt.alert); got != tt.want {
+			t.Errorf("confirmation(%s, %v) = %q, want %q", tt.a.Action, tt.alert, got, tt.want)
 		}
 	}
-	if got := alertText(&provider.AlertInfo{}); got != "An alert is firing." {
-		t.Errorf("empty alert text = %q", got)
-	}
-	if got := alertText(&provider.AlertInfo{Title: "Disk full!", Message: "db1"}); got != "Alert: Disk full! db1." {
-		t.Errorf("alert text = %q", got)
-	}
+}
+
+func TestHelpers(t *testing.T) {
 	if got := truncate("aé", 2); got != "a" {
 		t.Errorf("truncate split a rune: %q", got)
 	}

@@ -3,7 +3,6 @@ package telnyx
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -247,27 +246,5 @@ func mos(raw json.RawMessage) *float64 {
 	return &v
 }
 
-// text is a JSON scalar read as text: a string as is, a number as its literal,
-// true or false, null as "". Objects and arrays are an error.
-type text string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (t *text) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*t = ""
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == '{' || b[0] == '[':
-		return fmt.Errorf("want a string or a number, got %.20s", b)
-	default:
-		// true, false and number literals are kept verbatim.
-		*t = text(b)
-	}
-	return nil
-}
+// text is a JSON scalar read as text (provider.JSONText).
+type text = provider.JSONText

@@ -91,10 +91,10 @@
 //     answered once although the pipeline applies the action from whichever
 //     of the two events arrives first.
 //
-// maximum_digits of a gather is the longest key sequence the keypad prompt
-// names (1 for "Press 1 to acknowledge. Press 2 to resolve.", 3 for "Press 7
-// 8 7 to acknowledge."): the prompt is all the adapter sees of the channel's
-// DTMF mapping.
+// maximum_digits of a gather is Outcome.MaxDigits, the length of the longest
+// key sequence of the channel's DTMF mapping (1 for the default mapping, so
+// the first key press ends the gather; 3 when "787" is mapped), or 1 when the
+// outcome does not say.
 //
 // Commands carry a command_id derived from the webhook's data.id so that a
 // repeated React for the same webhook is ignored by Telnyx. Duplicate

@@ -143,10 +143,7 @@ func GatherReply(action string, out provider.Outcome) provider.Reply {
 	}
 	switch {
 	case a != nil && a.Action != voice.ActionNone && a.Changed:
-		text := "Alert acknowledged."
-		if a.Action == voice.ActionResolve {
-			text = "Alert resolved."
-		}
+		text := provider.ActionText(a.Action)
 		if title != "" {
 			text += " " + title
 		}

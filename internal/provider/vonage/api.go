@@ -1,11 +1,9 @@
 package vonage
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,7 +45,7 @@ func (p *Provider) PlaceCall(ctx context.Context, req provider.PlaceRequest) (pr
 	case req.CallbackURL == "":
 		return provider.PlacedCall{}, fmt.Errorf("vonage: place call: no callback URL")
 	}
-	text := joinSentences(req.Message, req.Prompt)
+	text := provider.JoinSentences(req.Message, req.Prompt)
 	if text == "" {
 		text = "This is a callhook alert call."
 	}
@@ -56,7 +54,7 @@ func (p *Provider) PlaceCall(ctx context.Context, req provider.PlaceRequest) (pr
 		From: Endpoint{Type: "phone", Number: number(from)},
 		NCCO: []NCCOAction{
 			{Action: "talk", Text: text, BargeIn: true},
-			inputAction(req.Prompt, req.CallbackURL),
+			inputAction(req.MaxDigits, req.CallbackURL),
 		},
 		EventURL:    []string{req.CallbackURL},
 		EventMethod: http.MethodPost,
@@ -141,46 +139,18 @@ func (p *Provider) apiToken() (string, error) {
 	return s, nil
 }
 
+// do calls {base}{path} with the application JWT.
 func (p *Provider) do(ctx context.Context, method, path string, body []byte, out any) error {
 	tok, err := p.apiToken()
 	if err != nil {
 		return err
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
+	req, err := provider.NewJSONRequest(ctx, method, p.base+path, body)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, snippet(b))
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
-	}
-	return nil
-}
-
-// snippet shortens an error body for an error message.
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return provider.DoJSON(p.client, req, method+" "+path, out)
 }
 
 // SampleCallback builds an "answered" event webhook for callID addressed to

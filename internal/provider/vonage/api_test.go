@@ -135,7 +135,7 @@ func TestPlaceCall(t *testing.T) {
 	p.nowFunc = func() time.Time { return now }
 	placed, err := p.PlaceCall(context.Background(), provider.PlaceRequest{
 		To: "+447700900000", Message: "Disk full on db-1", CallbackURL: callhookURL,
-		Prompt: "Press 1 to acknowledge. Press 2 to resolve.",
+		Prompt: "Press 1 to acknowledge. Press 2 to resolve.", MaxDigits: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestPlaceCallFromOverride(t *testing.T) {
 	defer srv.Close()
 	p := testProvider(t, srv.URL, nil)
 	placed, err := p.PlaceCall(context.Background(), provider.PlaceRequest{To: "447700900000", From: "447700900999",
-		CallbackURL: callhookURL + "?a=b", Prompt: "Press 787 to acknowledge."})
+		CallbackURL: callhookURL + "?a=b", Prompt: "Press 7 8 7 to acknowledge.", MaxDigits: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

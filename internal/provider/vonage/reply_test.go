@@ -40,7 +40,7 @@ func TestReply(t *testing.T) {
 			[]NCCOAction{{Action: "talk", Text: "Alert resolved."}}},
 		{"already acknowledged", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("1", voice.ActionAcknowledge, false)}, Alert: alert},
 			[]NCCOAction{{Action: "talk", Text: "Alert is already acknowledged. Disk full on db-1."}}},
-		{"unmapped digit re-prompts", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("9", voice.ActionNone, false)}, Alert: alert, Prompt: prompt},
+		{"unmapped digit re-prompts", inputBody, provider.Outcome{Events: []provider.Applied{dtmf("9", voice.ActionNone, false)}, Alert: alert, Prompt: prompt, MaxDigits: 1},
 			[]NCCOAction{
 				{Action: "talk", Text: "Sorry, that input was not recognized. Press 1 to acknowledge. Press 2 to resolve.", BargeIn: true},
 				{Action: "input", Type: []string{"dtmf"}, DTMF: &DTMFInput{MaxDigits: 1, SubmitOnHash: true, TimeOut: 10},
@@ -106,25 +106,18 @@ func equalAction(a, b NCCOAction) bool {
 }
 
 func TestMaxDigits(t *testing.T) {
-	tests := []struct {
-		prompt string
-		want   int
-	}{
-		{"", defaultMaxDigits},
-		{"Press a key.", defaultMaxDigits},
-		{prompt, 1},
-		{"Press 787 to acknowledge, 2 to resolve.", 3},
-		{"Press *9# to acknowledge.", 3},
-		{"Press 123456789012345678901234 to win.", 20},
-		// The wording of callback.Prompt: keys spelled one by one.
-		{"Press 1 to acknowledge. Press 2 to resolve. Press 7 8 7 to resolve.", 3},
-		{"Press 2 to resolve. Press star 9 to resolve. Press 1 pound to acknowledge.", 2},
-		{"Press 1, 2 or 3.", 1},
-		{"Press 1 to acknowledge within 10 minutes.", 2},
-	}
-	for _, tt := range tests {
-		if got := maxDigits(tt.prompt); got != tt.want {
-			t.Errorf("maxDigits(%q) = %d, want %d", tt.prompt, got, tt.want)
+	// maxDigits of the input action is Outcome.MaxDigits, capped at Vonage's
+	// 20, and Vonage's default when the outcome does not say.
+	p := New(provider.Config{}, provider.Deps{})
+	body := `{"uuid":"u-1","dtmf":{"digits":"9","timed_out":false}}`
+	for maxDigits, want := range map[int]int{0: defaultMaxDigits, 1: 1, 3: 3, 16: 16, 25: 20} {
+		out := provider.Outcome{Events: []provider.Applied{dtmf("9", voice.ActionNone, false)}, Prompt: prompt, MaxDigits: maxDigits}
+		var got []NCCOAction
+		if err := json.Unmarshal(p.Reply(inputRequest(body), out).Body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[1].DTMF == nil || got[1].DTMF.MaxDigits != want {
+			t.Errorf("MaxDigits %d: ncco %+v, want input maxDigits %d", maxDigits, got, want)
 		}
 	}
 }

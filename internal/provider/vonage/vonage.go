@@ -63,12 +63,11 @@
 // are arrays), so Vonage never mistakes it for call control, whereas [] is
 // an empty NCCO that can end a call on synchronous events.
 //
-// maxDigits of the input action is the number of keys in the longest key
-// sequence the prompt names, read from the pipeline's wording ("Press 7 8 7
-// to acknowledge." gives 3, "Press 1 …" gives 1 so one key submits at once),
-// or Vonage's default of 4 when the prompt names none: the prompt is the only
-// view of the DTMF mapping a provider gets. submitOnHash lets the callee end
-// a shorter code with #.
+// maxDigits of the input action is Outcome.MaxDigits (PlaceRequest.MaxDigits
+// for a placed call), the length of the longest key sequence of the channel's
+// DTMF mapping (1 for the default mapping, so one key submits at once; 3 when
+// "787" is mapped), at most Vonage's 20, or Vonage's default of 4 when it is
+// not known. submitOnHash lets the callee end a shorter code with #.
 //
 // # REST API
 //

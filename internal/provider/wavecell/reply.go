@@ -24,6 +24,9 @@ const (
 	noAlerts       = "There are no firing alerts."
 	notRecognized  = "Input not recognized."
 	goodbye        = "Goodbye."
+	// keyLimit caps the keys a capture waits for at the longest key
+	// sequence a DTMF mapping may have.
+	keyLimit = 16
 )
 
 // clientActionId values of callhook's callflows.
@@ -36,8 +39,8 @@ const (
 type script struct {
 	say     string
 	capture bool // collect digits after saying; else hang up
-	prompt  string
-	tries   int // prompts so far, including this one (current callflows)
+	digits  int  // how many keys the capture waits for
+	tries   int  // prompts so far, including this one (current callflows)
 }
 
 // Reply renders the instructions 8x8 expects for a committed callback (see
@@ -71,29 +74,31 @@ func next(cb callback, out provider.Outcome) (script, bool) {
 	if out.Duplicate || cb.kind == kindMessaging || cb.eventType == eventSessionSummary {
 		return script{}, false
 	}
+	// An outcome without them gets the default mapping's prompt and key count.
 	prompt := strings.TrimSpace(out.Prompt)
 	if prompt == "" {
 		prompt = defaultPrompt
 	}
+	digits := provider.DigitLimit(out.MaxDigits, 1, keyLimit)
 	tries := promptsSoFar(cb.clientActionID)
 	hangup := func(text string) (script, bool) { return script{say: text}, true }
 	ask := func(text string) (script, bool) {
 		if cb.kind == kindEnvelope && tries >= maxPrompts {
 			return hangup(goodbye)
 		}
-		return script{say: text, capture: true, prompt: prompt, tries: tries + 1}, true
+		return script{say: text, capture: true, digits: digits, tries: tries + 1}, true
 	}
 
 	if a, ok := dtmfEvent(out.Events); ok {
 		switch {
 		case a.Changed:
-			return hangup(actionText(a.Action))
+			return hangup(provider.ActionText(a.Action))
 		case a.Action != voice.ActionNone:
-			return hangup(confirmation(a, out.Alert))
+			return hangup(provider.StateText(out.Alert))
 		case out.Alert == nil:
 			return hangup(noAlerts)
 		}
-		return ask(joinSentences(notRecognized, prompt))
+		return ask(provider.JoinSentences(notRecognized, prompt))
 	}
 	if len(cb.events) == 0 {
 		return script{}, false
@@ -119,7 +124,7 @@ func next(cb callback, out provider.Outcome) (script, bool) {
 			if out.Alert == nil {
 				return hangup(noAlerts)
 			}
-			return ask(joinSentences(notRecognized, prompt))
+			return ask(provider.JoinSentences(notRecognized, prompt))
 		case cb.eventType == eventCallAction && (cb.callStatus == "CALL_RECEIVED" || cb.callStatus == "CALL_CONNECTED" || cb.callStatus == ""):
 		default:
 			return script{}, false
@@ -128,7 +133,7 @@ func next(cb callback, out provider.Outcome) (script, bool) {
 	if out.Alert == nil {
 		return hangup(noAlerts)
 	}
-	return ask(joinSentences(alertText(out.Alert), prompt))
+	return ask(provider.JoinSentences(provider.AlertText(out.Alert), prompt))
 }
 
 // dtmfEvent returns the first DTMF event of a callback.
@@ -166,7 +171,7 @@ func legacyPlay(sc script) legacyCommand {
 	c := legacyCommand{Function: "PlayTTS", Message: sc.say, Voice: legacyVoice, Language: legacyLanguage}
 	if sc.capture {
 		c.DTMFInterrupt = true
-		c.DTMFLength = min(maxDigits(sc.prompt), 20)
+		c.DTMFLength = sc.digits
 	}
 	return c
 }
@@ -187,7 +192,7 @@ func callflow(sc script) map[string]any {
 				"language":       language,
 				"voiceProfile":   voiceProfile,
 				"minDigits":      1,
-				"maxDigits":      maxDigits(sc.prompt),
+				"maxDigits":      sc.digits,
 				"digitTimeout":   digitTimeoutMS,
 				"overallTimeout": overallTimeMS,
 				"completeOnHash": false,
@@ -210,93 +215,4 @@ func jsonReply(v any) provider.Reply {
 		b = []byte(`{}`)
 	}
 	return provider.Reply{Status: http.StatusOK, ContentType: "application/json", Body: b}
-}
-
-// actionText confirms an applied action.
-func actionText(a voice.Action) string {
-	if a == voice.ActionResolve {
-		return "Alert resolved."
-	}
-	return "Alert acknowledged."
-}
-
-// confirmation answers digits whose action changed nothing: the state the
-// alert is in, or "No change was made." when no alert is linked.
-func confirmation(a provider.Applied, alert *provider.AlertInfo) string {
-	if a.Changed {
-		return actionText(a.Action)
-	}
-	if alert == nil || alert.State == "" {
-		return "No change was made."
-	}
-	switch alert.State {
-	case voice.AlertAcknowledged:
-		return "The alert is already acknowledged."
-	case voice.AlertResolved:
-		return "The alert is already resolved."
-	}
-	return "The alert is " + string(alert.State) + "."
-}
-
-// alertText is what a call says about an alert: "Alert: <title>. <message>."
-func alertText(a *provider.AlertInfo) string {
-	title := strings.TrimSpace(a.Title)
-	if title != "" {
-		title = "Alert: " + title
-	}
-	s := joinSentences(title, strings.TrimSpace(a.Message))
-	if s == "" {
-		return "An alert is firing."
-	}
-	return s
-}
-
-// joinSentences joins non-empty parts, ending each with punctuation.
-func joinSentences(parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		if !strings.ContainsAny(p[len(p)-1:], ".!?") {
-			p += "."
-		}
-		out = append(out, p)
-	}
-	return strings.Join(out, " ")
-}
-
-// maxDigits is the longest key sequence the keypad prompt names ("Press 7 8
-// 7 to acknowledge." gives 3, "Press star 9" gives 2); the prompt is all the
-// adapter sees of the channel's DTMF mapping.
-func maxDigits(prompt string) int {
-	best, run := 1, 0
-	for _, w := range strings.Fields(prompt) {
-		w = strings.ToLower(strings.Trim(w, ".,;:!?()"))
-		n := keyCount(w)
-		if n == 0 {
-			run = 0
-			continue
-		}
-		run += n
-		best = max(best, run)
-	}
-	return min(best, 16)
-}
-
-// keyCount is how many keypad keys a word of a prompt names.
-func keyCount(w string) int {
-	switch w {
-	case "star", "pound", "hash":
-		return 1
-	case "":
-		return 0
-	}
-	for _, r := range w {
-		if !strings.ContainsRune("0123456789*#", r) {
-			return 0
-		}
-	}
-	return len(w)
 }

@@ -35,7 +35,7 @@ func outcome(t *testing.T, body string, alert *provider.AlertInfo, action voice.
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := provider.Outcome{Alert: alert, Prompt: "Press 1 to acknowledge. Press 2 to resolve."}
+	out := provider.Outcome{Alert: alert, Prompt: "Press 1 to acknowledge. Press 2 to resolve.", MaxDigits: 1}
 	for _, e := range events {
 		a := provider.Applied{Event: e, Matched: true}
 		if e.Type == voice.EventDTMF {
@@ -249,7 +249,7 @@ func TestReplyCallflow(t *testing.T) {
 
 func TestReplyMultiDigitPrompt(t *testing.T) {
 	r, out := outcome(t, legacy("CALL_RECEIVED", `,"direction":0,"status":"NOT_CONNECTED"`), firing, "", false)
-	out.Prompt = "Press 7 8 7 to acknowledge. Press 2 to resolve."
+	out.Prompt, out.MaxDigits = "Press 7 8 7 to acknowledge. Press 2 to resolve.", 3
 	var got legacyReply
 	if err := json.Unmarshal(New(nil, provider.Deps{}).Reply(r, out).Body, &got); err != nil {
 		t.Fatal(err)
@@ -257,13 +257,31 @@ func TestReplyMultiDigitPrompt(t *testing.T) {
 	if len(got.Commands) != 1 || got.Commands[0]["dtmfLength"] != float64(3) {
 		t.Errorf("commands = %v, want dtmfLength 3", got.Commands)
 	}
-	// No prompt from the pipeline falls back to the default mapping's.
-	out.Prompt = ""
+	// The same for a current callflow's maxDigits.
+	fr, fout := outcome(t, env("CALL_ACTION", `,"callDirection":"INBOUND","callStatus":"CALL_RECEIVED"`), firing, "", false)
+	fout.MaxDigits = 3
+	var flow flowReply
+	if err := json.Unmarshal(New(nil, provider.Deps{}).Reply(fr, fout).Body, &flow); err != nil {
+		t.Fatal(err)
+	}
+	if len(flow.Callflow) != 1 || flow.Callflow[0].Params["maxDigits"] != float64(3) {
+		t.Errorf("callflow = %+v, want maxDigits 3", flow.Callflow)
+	}
+	// Neither from the pipeline falls back to the default mapping's.
+	out.Prompt, out.MaxDigits = "", 0
 	if err := json.Unmarshal(New(nil, provider.Deps{}).Reply(r, out).Body, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Commands[0]["message"] != alertPrompt {
-		t.Errorf("message = %v", got.Commands[0]["message"])
+	if got.Commands[0]["message"] != alertPrompt || got.Commands[0]["dtmfLength"] != float64(1) {
+		t.Errorf("command = %v, want the default prompt and dtmfLength 1", got.Commands[0])
+	}
+	// More keys than 8x8 takes are capped.
+	out.MaxDigits = 40
+	if err := json.Unmarshal(New(nil, provider.Deps{}).Reply(r, out).Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Commands[0]["dtmfLength"] != float64(keyLimit) {
+		t.Errorf("dtmfLength = %v, want %d", got.Commands[0]["dtmfLength"], keyLimit)
 	}
 }
 
@@ -345,21 +363,10 @@ func TestReplyUnparsable(t *testing.T) {
 }
 
 func TestHelpers(t *testing.T) {
-	for prompt, want := range map[string]int{
-		"": 1, "Press 1 to acknowledge. Press 2 to resolve.": 1, "Press 7 8 7 to acknowledge.": 3,
-		"Press star 9 to resolve.": 2, "Press 787 now": 3,
-	} {
-		if got := maxDigits(prompt); got != want {
-			t.Errorf("maxDigits(%q) = %d, want %d", prompt, got, want)
-		}
-	}
 	for id, want := range map[string]int{"": 0, "callhook-capture-2": 2, "callhook-capture-x": 0, "ivr1_level1": 0, "callhook-capture--1": 0} {
 		if got := promptsSoFar(id); got != want {
 			t.Errorf("promptsSoFar(%q) = %d, want %d", id, got, want)
 		}
-	}
-	if got := alertText(&provider.AlertInfo{}); got != "An alert is firing." {
-		t.Errorf("alertText = %q", got)
 	}
 }
 

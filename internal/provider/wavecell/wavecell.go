@@ -105,8 +105,9 @@
 // sayAndCapture directly, because 8x8 would then drop the captured digits.
 // Current callflows carry clientActionId "callhook-capture-N" (N counts the
 // prompts; after three unsuccessful ones the call says "Goodbye." and hangs
-// up) or "callhook-end". maxDigits / dtmfLength is the longest key sequence
-// the prompt names (1 for "Press 1 to acknowledge. Press 2 to resolve.").
+// up) or "callhook-end". maxDigits / dtmfLength is Outcome.MaxDigits, the
+// length of the longest key sequence of the channel's DTMF mapping (1 for the
+// default mapping; 1 too when the outcome does not say).
 // The voiceProfile "en-US-ChristopherNeural" is the fixtures' illustrative
 // value.
 //
