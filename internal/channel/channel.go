@@ -246,7 +246,11 @@ func (m *Manager) ViewOf(c *store.Channel, admin bool, global *store.ProviderSet
 	v.EffectiveProvider = typ
 	if spec, ok := m.Providers.Get(typ); ok && spec.SignatureOff(cfg) {
 		v.SignatureCheckDisabled = true
-		v.Warnings = append(v.Warnings, fmt.Sprintf("%s signature check is off: %s is empty", spec.Title, spec.SigningKey))
+		label := spec.SigningKey
+		if f, ok := spec.Field(spec.SigningKey); ok {
+			label = f.Label
+		}
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%s signature check is off: %s is empty, so any request to this channel's callback URL is accepted.", spec.Title, label))
 	}
 	return v
 }
