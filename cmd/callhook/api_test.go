@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -677,9 +678,18 @@ func TestCLICommands(t *testing.T) {
 	if err := run(ctx, []string{"bogus"}, nil, io.Discard, io.Discard); err == nil {
 		t.Error("unknown command accepted")
 	}
-	// The token works against a server on the same database.
+	// The token works against a server on the same database, which holds
+	// only its hash.
 	a := startApp(t, func(c *Config) { c.DB = db })
 	if code := a.do("GET", "/api/v1/channels", tok, nil, nil); code != 200 {
 		t.Errorf("CLI token: %d", code)
+	}
+	raw, err := os.ReadFile(strings.TrimPrefix(db, "sqlite://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(strings.TrimPrefix(db, "sqlite://") + "-wal")
+	if bytes.Contains(raw, []byte(tok)) || bytes.Contains(wal, []byte(tok)) {
+		t.Error("the database holds the token itself")
 	}
 }

@@ -178,3 +178,59 @@ func TestProviderCallbacksEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestProviderRetryIsDuplicate: a provider's retry of the same event with
+// different bytes (a re-rendered body, a new delivery attempt) is recognized
+// by the provider's own idempotency key and stored as a duplicate.
+func TestProviderRetryIsDuplicate(t *testing.T) {
+	a := startApp(t)
+	cases := []struct {
+		provider, fixture string
+		// vary changes bytes that are not part of the provider's event key.
+		vary func(body string) string
+	}{
+		{"twilio", "status_ringing.form", func(b string) string { return b + "&ForwardedFrom=%2B15550000000" }},
+		{"telnyx", "call_answered.json", func(b string) string {
+			return strings.Replace(b, `"meta":{"attempt":1`, `"meta":{"attempt":2`, 1)
+		}},
+		{"vonage", "event_ringing.json", func(b string) string {
+			return strings.Replace(b, `"direction":"outbound"`, `"direction":"outbound","network":"23410"`, 1)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.provider, func(t *testing.T) {
+			var pc = providerCases[0]
+			for _, c := range providerCases[1:] {
+				if c.name == tc.provider {
+					pc = c
+				}
+			}
+			m := providertest.LoadDir(t, filepath.Join("..", "..", "internal", "provider", tc.provider, "testdata"))
+			ch := a.channel(map[string]any{"id": "dup-" + tc.provider, "name": tc.provider,
+				"provider": map[string]any{"type": tc.provider, "config": pc.config(m)}})
+			var f providertest.Fixture
+			for _, x := range m.Fixtures {
+				if x.File == tc.fixture {
+					f = x
+				}
+			}
+			a.registerCall(ch.ID, f.Expected.CallID, nil)
+			first := string(f.Body)
+			retry := tc.vary(first)
+			if retry == first {
+				t.Fatal("the retry must differ in bytes")
+			}
+			for i, body := range []string{first, retry} {
+				u, hdr := pc.sign(t, m, f, ch.CallbackURL, []byte(body))
+				if code, reply := a.post(u, f.ContentType, []byte(body), hdr); code/100 != 2 {
+					t.Fatalf("post %d: %d %s", i, code, reply)
+				}
+			}
+			var cbs struct{ Items []callbackJSON }
+			a.do("GET", "/api/v1/callbacks?channel_id="+ch.ID, a.admin, nil, &cbs)
+			if len(cbs.Items) != 2 || cbs.Items[0].Outcome != "duplicate" || cbs.Items[1].Outcome != "accepted" {
+				t.Errorf("outcomes %+v, want accepted then duplicate", cbs.Items)
+			}
+		})
+	}
+}
