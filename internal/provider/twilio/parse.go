@@ -140,7 +140,7 @@ func ParseFormWith(v url.Values, mapStatus StatusMapper) (voice.Event, error) {
 	if e.Status == voice.StatusCompleted && v.Get("CallDuration") != "" {
 		msg = append(msg, "CallDuration="+v.Get("CallDuration"))
 	}
-	for _, k := range []string{"FinishedOnKey", "SpeechResult", "SipResponseCode", "ErrorCode", "ErrorMessage"} {
+	for _, k := range []string{"AnsweredBy", "FinishedOnKey", "SpeechResult", "SipResponseCode", "ErrorCode", "ErrorMessage"} {
 		if s := strings.TrimSpace(v.Get(k)); s != "" {
 			msg = append(msg, k+"="+s)
 		}

@@ -270,3 +270,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestAnsweringMachineInMessage(t *testing.T) {
+	e, err := ParseForm(url.Values{"CallSid": {"CA2"}, "CallStatus": {"in-progress"}, "AnsweredBy": {"machine_start"},
+		"CallbackSource": {"call-progress-events"}, "SequenceNumber": {"2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != voice.StatusAnswered || e.Message != "AnsweredBy=machine_start" {
+		t.Errorf("got status %s message %q", e.Status, e.Message)
+	}
+}
