@@ -213,7 +213,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	err = s.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		res, err = tx.Ingest(ctx, store.Ingest{Callback: cb, Channel: ch, Provider: spec.Name, Events: events,
-			DedupeKey: DedupeKey(ch.ID, spec.Name, events, in.Body), Now: now})
+			DedupeKey: DedupeKey(ch.ID, spec.Name, events, in.RawQuery, in.Body), Now: now})
 		if err != nil {
 			return err
 		}
@@ -329,9 +329,10 @@ func SecretOK(ch *store.Channel, secret string, now time.Time) bool {
 }
 
 // DedupeKey is the 16-byte duplicate key of a callback: the provider's own
-// idempotency keys when every event has one, else the SHA-256 of the raw body,
-// both scoped to the channel.
-func DedupeKey(channelID, prov string, events []voice.Event, body []byte) []byte {
+// idempotency keys when every event has one, else the SHA-256 of the raw
+// query and body (GET callbacks carry everything in the query), both scoped
+// to the channel.
+func DedupeKey(channelID, prov string, events []voice.Event, rawQuery string, body []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(channelID))
 	h.Write([]byte{0})
@@ -350,6 +351,8 @@ func DedupeKey(channelID, prov string, events []voice.Event, body []byte) []byte
 		}
 	} else {
 		h.Write([]byte("b\x00"))
+		h.Write([]byte(rawQuery))
+		h.Write([]byte{0})
 		h.Write(body)
 	}
 	return h.Sum(nil)[:16]

@@ -551,11 +551,15 @@ func TestOutcomeCarriesTheChannelsKeypadMapping(t *testing.T) {
 
 func TestDedupeKeyScopes(t *testing.T) {
 	ev := []voice.Event{{IdempotencyKey: "a"}}
-	if string(callback.DedupeKey("c1", "p", ev, []byte("x"))) == string(callback.DedupeKey("c2", "p", ev, []byte("x"))) {
+	if string(callback.DedupeKey("c1", "p", ev, "", []byte("x"))) == string(callback.DedupeKey("c2", "p", ev, "", []byte("x"))) {
 		t.Error("dedupe key must be scoped to the channel")
 	}
-	if len(callback.DedupeKey("c", "p", nil, []byte("x"))) != 16 {
+	if len(callback.DedupeKey("c", "p", nil, "", []byte("x"))) != 16 {
 		t.Error("dedupe key must be 16 bytes")
+	}
+	// GET callbacks have no body: the query tells them apart.
+	if string(callback.DedupeKey("c", "p", nil, "call_id=a&status=ringing", nil)) == string(callback.DedupeKey("c", "p", nil, "call_id=a&status=answered", nil)) {
+		t.Error("two GET callbacks with different queries share a dedupe key")
 	}
 }
 
@@ -628,5 +632,17 @@ func TestStoredStatusIsTheReplyStatus(t *testing.T) {
 	e.post(`{"call_id":"x","event_type":"status","status":"ringing"}`)
 	if cb := e.lastCallback(); cb.StatusCode != 200 || cb.Outcome != store.OutcomeUnmatched {
 		t.Errorf("stored %d %s", cb.StatusCode, cb.Outcome)
+	}
+}
+
+func TestGETCallbacks(t *testing.T) {
+	e := newEnv(t)
+	c := e.register("G1", 0)
+	for _, q := range []string{"call_id=G1&event_type=status&status=ringing", "call_id=G1&event_type=status&status=answered", "call_id=G1&event_type=status&status=answered"} {
+		e.svc.Handle(context.Background(), callback.Inbound{ChannelID: e.ch.ID, Secret: e.ch.Secret, Method: "GET", RawQuery: q, Header: http.Header{}})
+	}
+	v := e.call(c.ID)
+	if v.Status != "answered" || len(v.Events) != 2 {
+		t.Errorf("GET callbacks: status %s, %d events (the repeat is a duplicate)", v.Status, len(v.Events))
 	}
 }

@@ -142,6 +142,9 @@ func (p *Provider) Parse(r *provider.Request) ([]voice.Event, error) {
 
 // Parse is the generic parser, shared with the simulator.
 func Parse(r *provider.Request) ([]voice.Event, error) {
+	if r.Method == http.MethodGet && len(bytes.TrimSpace(r.Body)) == 0 {
+		return parseQuery(r)
+	}
 	if mt := r.MediaType(); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return nil, provider.Errorf(provider.ErrUnsupportedMediaType, "content type %q, want application/json", mt)
 	}
@@ -271,6 +274,45 @@ func (it Payload) event() (voice.Event, error) {
 		e.OccurredAt = t
 	}
 	return e, nil
+}
+
+// parseQuery reads one event from the query string of a GET callback, with
+// the same field names as the JSON format.
+func parseQuery(r *provider.Request) ([]voice.Event, error) {
+	q := r.Query()
+	if q.Get("call_id") == "" {
+		return nil, provider.Errorf(provider.ErrBadPayload, "call_id is required (GET callbacks carry the event in the query string)")
+	}
+	it := Payload{CallID: q.Get("call_id"), EventType: q.Get("event_type"), Status: q.Get("status"),
+		Action: q.Get("action"), Message: q.Get("message"), EventID: q.Get("event_id"),
+		Direction: q.Get("direction"), From: q.Get("from"), To: q.Get("to")}
+	if d := q.Get("digit"); d != "" {
+		it.Digit, _ = json.Marshal(d)
+	}
+	if v := q.Get("occurred_at"); v != "" {
+		it.OccurredAt, _ = json.Marshal(v)
+	}
+	if v := q.Get("sequence"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, provider.Errorf(provider.ErrBadPayload, "sequence %q is not a number", v)
+		}
+		it.Sequence = &n
+	}
+	for key, dst := range map[string]**float64{"duration_s": &it.DurationS, "mos": &it.MOS} {
+		if v := q.Get(key); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return nil, provider.Errorf(provider.ErrBadPayload, "%s %q is not a number", key, v)
+			}
+			*dst = &f
+		}
+	}
+	e, err := it.event()
+	if err != nil {
+		return nil, provider.Errorf(provider.ErrBadPayload, "%v", err)
+	}
+	return []voice.Event{e}, nil
 }
 
 func digitString(raw json.RawMessage) (string, error) {

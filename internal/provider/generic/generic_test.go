@@ -171,3 +171,15 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestParseGET(t *testing.T) {
+	r := &provider.Request{Method: "GET", URL: "http://x/cb?call_id=abc-123&event_type=dtmf&digit=1&sequence=3", Header: http.Header{}}
+	evs, err := Parse(r)
+	if err != nil || len(evs) != 1 || evs[0].Digit != "1" || evs[0].Type != voice.EventDTMF || evs[0].Sequence != 3 {
+		t.Fatalf("%+v %v", evs, err)
+	}
+	r.URL = "http://x/cb?event_type=status"
+	if _, err := Parse(r); !errors.Is(err, provider.ErrBadPayload) {
+		t.Errorf("GET without call_id: %v", err)
+	}
+}
