@@ -147,6 +147,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	bg, cancel := context.WithCancel(context.Background())
 	app.cancel = cancel
 	go disp.RunPoller(bg, 2*time.Second)
+	go pruneFeed(bg, st, log)
 	if cfg.Demo {
 		go func() {
 			if err := demo.Run(bg, st, chm, disp, cfg.DemoInterval, log); err != nil {
@@ -172,4 +173,25 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	a.Server.CloseConnections()
 	<-a.done
 	return errors.Join(err, a.Store.Close())
+}
+
+// feedKeep is how many live-feed rows are kept for clients that resume.
+const feedKeep = 500_000
+
+// pruneFeed trims the live feed every ten minutes.
+func pruneFeed(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.PruneFeed(ctx, feedKeep); err != nil {
+				log.Warn("prune live feed", "err", err)
+			} else if n > 0 {
+				log.Info("pruned live feed", "rows", n)
+			}
+		}
+	}
 }

@@ -646,3 +646,20 @@ func TestGETCallbacks(t *testing.T) {
 		t.Errorf("GET callbacks: status %s, %d events (the repeat is a duplicate)", v.Status, len(v.Events))
 	}
 }
+
+func TestPruneFeedKeepsNewest(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < 5; i++ {
+		e.post(fmt.Sprintf(`{"call_id":"p%d","event_type":"status","status":"ringing"}`, i))
+	}
+	ctx := context.Background()
+	last, _ := e.st.LastSeq(ctx)
+	n, err := e.st.PruneFeed(ctx, 3)
+	if err != nil || n == 0 {
+		t.Fatalf("pruned %d: %v", n, err)
+	}
+	items, _ := e.st.FeedAfter(ctx, 0, 100)
+	if len(items) != 3 || items[len(items)-1].Seq != last {
+		t.Errorf("kept %d rows ending at %d, want 3 ending at %d", len(items), items[len(items)-1].Seq, last)
+	}
+}

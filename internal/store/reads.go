@@ -306,3 +306,23 @@ func (s *Store) Stats(ctx context.Context) ([]Stat, error) {
 	}
 	return out, nil
 }
+
+// PruneFeed deletes all but the newest keep feed rows. The feed is a resume
+// buffer for live clients, not the record (calls, events and callbacks are),
+// so it needs no more history than a disconnected client could miss.
+func (s *Store) PruneFeed(ctx context.Context, keep int64) (int64, error) {
+	last, err := s.LastSeq(ctx)
+	if err != nil || last <= keep {
+		return 0, err
+	}
+	var n int64
+	err = s.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		r, err := tx.NewDelete().Model((*FeedItem)(nil)).Where("seq <= ?", last-keep).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store: prune feed: %w", err)
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	})
+	return n, err
+}
