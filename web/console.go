@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,6 +119,3 @@ func (s *Server) renderError(c *fiber.Ctx, code int, msg string) error {
 	}
 	return render(c, code, views.BareError(code, msg))
 }
-
-// formContext is the context services get from console handlers.
-func formContext(c *fiber.Ctx) context.Context { return c.UserContext() }

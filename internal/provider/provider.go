@@ -40,7 +40,6 @@ var (
 	ErrStaleTimestamp       = errors.New("stale timestamp")
 	ErrBadPayload           = errors.New("bad payload")
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
-	ErrNotSupported         = errors.New("not supported by this provider")
 )
 
 // TimestampWindow is how far a signed timestamp may be from now.
