@@ -3,13 +3,26 @@
 (function () {
   "use strict";
 
-  // Copy buttons: <button data-copy="#input-id">.
+  // Buttons that need JavaScript stay hidden without it.
+  document.querySelectorAll(".js-only[hidden]").forEach(function (el) { el.hidden = false; });
+
+  // Copy buttons: <button data-copy="#input-id"> copies an element's value;
+  // <button data-copy-text="..."> copies text that is not displayed.
   document.addEventListener("click", function (ev) {
-    var b = ev.target.closest("[data-copy]");
+    var b = ev.target.closest("[data-copy], [data-copy-text]");
     if (!b) return;
-    var el = document.querySelector(b.getAttribute("data-copy"));
-    if (!el) return;
-    var text = el.value !== undefined ? el.value : el.textContent;
+    var el = b.hasAttribute("data-copy") ? document.querySelector(b.getAttribute("data-copy")) : null;
+    if (b.hasAttribute("data-copy") && !el) return;
+    var text = el ? (el.value !== undefined ? el.value : el.textContent) : b.getAttribute("data-copy-text");
+    if (!el) {
+      el = document.createElement("textarea");
+      el.value = text;
+      el.setAttribute("readonly", "");
+      el.style.position = "fixed";
+      el.style.opacity = "0";
+      document.body.appendChild(el);
+      setTimeout(function () { el.remove(); }, 0);
+    }
     var done = function () { var t = b.textContent; b.textContent = "Copied"; setTimeout(function () { b.textContent = t; }, 1500); };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { el.select && el.select(); document.execCommand("copy"); done(); });

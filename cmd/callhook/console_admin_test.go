@@ -348,11 +348,25 @@ func TestConsoleRotateSecret(t *testing.T) {
 	u.signIn("admin", testAdminPassword)
 
 	u.open("/channels/ops")
+	// "Copy URL" copies the full callback URL without showing the secret.
+	copyURL := u.loc("#copy-callback-url")
+	u.ok(u.expect.Locator(copyURL).ToBeVisible())
+	full, err := copyURL.GetAttribute("data-copy-text")
+	u.ok(err)
+	u.ok(u.page.Context().GrantPermissions([]string{"clipboard-read", "clipboard-write"}))
+	u.ok(copyURL.Click())
+	u.ok(u.expect.Locator(copyURL).ToHaveText("Copied"))
+	clip, err := u.page.Evaluate("navigator.clipboard.readText()")
+	u.ok(err)
+	if clip != full || !strings.HasPrefix(full, app.URL()+"/api/integrations/voice/callback/ops/") {
+		t.Errorf("clipboard %q, want the full callback URL %q", clip, full)
+	}
+	u.ok(u.expect.Locator(u.loc("#callback-url")).ToHaveValue(regexp.MustCompile(`/ops/•+$`)))
 	u.click("Reveal secret")
 	u.ok(u.expect.Locator(u.loc("#channel-secret")).ToBeVisible())
 	old := u.value("#channel-secret")
-	if old == "" || u.value("#callback-url") != app.URL()+"/api/integrations/voice/callback/ops/"+old {
-		t.Fatalf("revealed secret %q, URL %q", old, u.value("#callback-url"))
+	if old == "" || u.value("#callback-url") != app.URL()+"/api/integrations/voice/callback/ops/"+old || full != u.value("#callback-url") {
+		t.Fatalf("revealed secret %q, URL %q, Copy URL %q", old, u.value("#callback-url"), full)
 	}
 	u.ok(u.expect.Locator(u.page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Copy"}).First()).ToHaveAttribute("data-copy", "#callback-url"))
 
