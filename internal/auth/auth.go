@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -47,6 +48,8 @@ type Service struct {
 	Store *store.Store
 	// Cost is the bcrypt cost (default bcrypt.DefaultCost; tests lower it).
 	Cost int
+
+	touched sync.Map // token id → time of the last last_used_at write
 }
 
 // ValidRole reports whether r is admin or viewer.
@@ -188,7 +191,7 @@ func (s *Service) Token(ctx context.Context, token string) (Principal, error) {
 		}
 		return Principal{}, err
 	}
-	if t.LastUsedAt == nil || time.Since(*t.LastUsedAt) > time.Minute {
+	if s.shouldTouch(t) {
 		// At most once a minute per token, off the request's path.
 		go func(id int64) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -197,6 +200,20 @@ func (s *Service) Token(ctx context.Context, token string) (Principal, error) {
 		}(t.ID)
 	}
 	return Principal{Name: "token:" + t.Name, Role: t.Role, Via: "token"}, nil
+}
+
+// shouldTouch reports whether token t's last-used time is due for a write,
+// claiming the write so that a burst of requests makes only one.
+func (s *Service) shouldTouch(t *store.APIToken) bool {
+	now := time.Now()
+	if t.LastUsedAt != nil && now.Sub(*t.LastUsedAt) < time.Minute {
+		return false
+	}
+	if prev, ok := s.touched.Load(t.ID); ok && now.Sub(prev.(time.Time)) < time.Minute {
+		return false
+	}
+	s.touched.Store(t.ID, now)
+	return true
 }
 
 // Bootstrap creates the admin user on first start when no user exists. It
