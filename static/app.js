@@ -6,23 +6,27 @@
   // Buttons that need JavaScript stay hidden without it.
   document.querySelectorAll(".js-only[hidden]").forEach(function (el) { el.hidden = false; });
 
-  // Copy buttons: <button data-copy="#input-id"> copies an element's value;
-  // <button data-copy-text="..."> copies text that is not displayed.
+  // <form data-copy-fetch>: posts the form and puts the text answer on the
+  // clipboard without showing it (the channel's full callback URL).
+  document.addEventListener("submit", function (ev) {
+    var f = ev.target.closest("form[data-copy-fetch]");
+    if (!f) return;
+    ev.preventDefault();
+    var b = f.querySelector("button");
+    fetch(f.action, { method: "POST", body: new URLSearchParams(new FormData(f)), credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (text) { return navigator.clipboard.writeText(text); })
+      .then(function () { var t = b.textContent; b.textContent = "Copied"; setTimeout(function () { b.textContent = t; }, 1500); })
+      .catch(function () { b.textContent = "Copy failed: use Reveal"; });
+  });
+
+  // Copy buttons: <button data-copy="#input-id">.
   document.addEventListener("click", function (ev) {
-    var b = ev.target.closest("[data-copy], [data-copy-text]");
+    var b = ev.target.closest("[data-copy]");
     if (!b) return;
-    var el = b.hasAttribute("data-copy") ? document.querySelector(b.getAttribute("data-copy")) : null;
-    if (b.hasAttribute("data-copy") && !el) return;
-    var text = el ? (el.value !== undefined ? el.value : el.textContent) : b.getAttribute("data-copy-text");
-    if (!el) {
-      el = document.createElement("textarea");
-      el.value = text;
-      el.setAttribute("readonly", "");
-      el.style.position = "fixed";
-      el.style.opacity = "0";
-      document.body.appendChild(el);
-      setTimeout(function () { el.remove(); }, 0);
-    }
+    var el = document.querySelector(b.getAttribute("data-copy"));
+    if (!el) return;
+    var text = el.value !== undefined ? el.value : el.textContent;
     var done = function () { var t = b.textContent; b.textContent = "Copied"; setTimeout(function () { b.textContent = t; }, 1500); };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { el.select && el.select(); document.execCommand("copy"); done(); });

@@ -25,6 +25,7 @@ func (s *Server) consoleAdminRoutes(r fiber.Router) {
 	r.Post("/channels/:id/delete", s.adminOnly, s.channelDelete)
 	r.Post("/channels/:id/provider", s.adminOnly, s.channelOverride)
 	r.Post("/channels/:id/reveal", s.adminOnly, s.channelReveal)
+	r.Post("/channels/:id/callback-url", s.adminOnly, s.channelCopyURL)
 	r.Post("/channels/:id/rotate", s.adminOnly, s.channelRotate)
 	r.Post("/channels/:id/dtmf", s.adminOnly, s.channelDTMF)
 	r.Post("/channels/:id/dtmf/reset", s.adminOnly, s.channelDTMFReset)

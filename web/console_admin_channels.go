@@ -209,7 +209,6 @@ func (s *Server) channelProps(ch *store.Channel, g *store.ProviderSetting, admin
 		return p
 	}
 	p.MaskedURL = callback.CallbackURL(s.Channels.PublicURL, ch.ID, "••••••••")
-	p.CopyURL = callback.CallbackURL(s.Channels.PublicURL, ch.ID, ch.Secret)
 	if v.PreviousSecretExpires != nil {
 		p.PrevSecretExpires = consoleTime(*v.PreviousSecretExpires)
 	}

@@ -26,6 +26,20 @@ func (s *Server) channelReveal(c *fiber.Ctx) error {
 	return renderNoStore(c, fiber.StatusOK, views.ChannelPage(s.page(c, ch.Name, "channels"), props))
 }
 
+// channelCopyURL answers the full callback URL as text for the page's "Copy
+// URL" button, which puts it on the clipboard without showing it. Like Reveal
+// it is a POST with the CSRF token and is never cached.
+func (s *Server) channelCopyURL(c *fiber.Ctx) error {
+	ch, err := s.Store.Channel(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	s.Log.Info("channel callback URL copied", "channel", ch.ID, "by", who(c))
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	return c.SendString(callback.CallbackURL(s.Channels.PublicURL, ch.ID, ch.Secret))
+}
+
 // maxGraceHours bounds the grace period a rotation may keep the old secret for.
 const maxGraceHours = 30 * 24
 
