@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"callhook/internal/voice"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open("sqlite://"+filepath.Join(t.TempDir(), "s.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// The writer's prepared statements encode values as bun does: bun must read
+// back exactly what they wrote.
+func TestHotPathRoundTrip(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 21, 10, 11, 12, 345678000, time.UTC)
+	occurred := now.Add(-time.Second)
+	ch := &Channel{ID: "c", Name: "c", Secret: "s", DTMFMap: map[string]string{"1": "acknowledge"}}
+	if err := st.CreateChannel(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	call := &Call{ChannelID: "c", Provider: "generic", ProviderCallID: "p1", To: "+1555"}
+	dur, mos := 12.5, 4.25
+	var cb *Callback
+	err := st.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		if err := tx.RegisterCall(ctx, call, ch, now); err != nil {
+			return err
+		}
+		cb = &Callback{ChannelID: "c", Method: "POST", Path: "/x", Query: "a=b", ContentType: "application/json",
+			Headers: map[string][]string{"X-A": {"1", "2"}}, Body: []byte(`{"k":1}`), BodySize: 7, StatusCode: 200, RemoteAddr: "127.0.0.1"}
+		_, err := tx.Ingest(ctx, Ingest{Callback: cb, Channel: ch, Provider: "generic", DedupeKey: []byte("0123456789abcdef"), Now: now,
+			Events: []voice.Event{{CallID: "p1", Type: voice.EventStatus, Status: voice.StatusCompleted, Native: "n", Message: "m",
+				Sequence: 7, OccurredAt: occurred, DurationS: &dur, MOS: &mos, Raw: map[string]string{"k": "v"}}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Callback(ctx, cb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ReceivedAt.Equal(now) || string(got.Body) != `{"k":1}` || !reflect.DeepEqual(got.Headers, cb.Headers) ||
+		got.Outcome != OutcomeAccepted || got.EventCount != 1 || got.RemoteAddr != "127.0.0.1" || got.Query != "a=b" {
+		t.Errorf("callback read back as %+v", got)
+	}
+	v, err := st.CallView(ctx, call.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != "completed" || *v.DurationS != dur || *v.MOS != mos || !v.UpdatedAt.Equal(now) || !v.CreatedAt.Equal(now) {
+		t.Errorf("call read back as %+v", v)
+	}
+	ev := v.Events[0]
+	if ev.OccurredAt == nil || !ev.OccurredAt.Equal(occurred) || !ev.ReceivedAt.Equal(now) || *ev.Seq != 7 || ev.Message != "m" {
+		t.Errorf("event read back as %+v", ev)
+	}
+	evs, _ := st.CallEvents(ctx, call.ID)
+	if evs[0].Raw["k"] != "v" {
+		t.Errorf("raw %v", evs[0].Raw)
+	}
+	// And the hot findCall reads what bun wrote.
+	err = st.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		c, err := tx.FindCall(ctx, "generic", "p1")
+		if err != nil || c == nil || c.ID != call.ID || !c.CreatedAt.Equal(now) || c.Status != "completed" {
+			t.Errorf("FindCall = %+v, %v", c, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSortTimeline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) *time.Time { x := t0.Add(time.Duration(s) * time.Second); return &x }
+	tests := []struct {
+		name string
+		in   []Event
+		want []int64
+	}{
+		{"by sequence when all have one", []Event{{ID: 1, Seq: 2}, {ID: 2, Seq: 0}, {ID: 3, Seq: 1}}, []int64{2, 3, 1}},
+		{"by provider time", []Event{{ID: 1, Seq: -1, OccurredAt: at(5)}, {ID: 2, Seq: -1, OccurredAt: at(1)}}, []int64{2, 1}},
+		{"received time stands in", []Event{{ID: 1, Seq: -1, ReceivedAt: t0.Add(9 * time.Second)}, {ID: 2, Seq: -1, OccurredAt: at(3)}}, []int64{2, 1}},
+		{"arrival breaks ties", []Event{{ID: 2, Seq: -1, ReceivedAt: t0}, {ID: 1, Seq: -1, ReceivedAt: t0}}, []int64{1, 2}},
+	}
+	for _, tt := range tests {
+		sortTimeline(tt.in)
+		var got []int64
+		for _, e := range tt.in {
+			got = append(got, e.ID)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCacheDroppedOnWrite(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	if err := st.CreateChannel(ctx, &Channel{ID: "c", Name: "old", Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if ch, _ := st.CachedChannel(ctx, "c"); ch.Name != "old" {
+		t.Fatal(ch.Name)
+	}
+	if _, err := st.UpdateChannel(ctx, "c", func(c *Channel) error { c.Name = "new"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ch, _ := st.CachedChannel(ctx, "c"); ch.Name != "new" {
+		t.Errorf("cached channel %q after an update", ch.Name)
+	}
+	if err := st.DeleteChannel(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CachedChannel(ctx, "c"); !IsNotFound(err) {
+		t.Errorf("deleted channel still served: %v", err)
+	}
+}
+
+func TestOpenRejectsUnsupportedDatabases(t *testing.T) {
+	for _, dsn := range []string{"postgres://x/y", "mysql://x", "sqlite://"} {
+		if _, err := Open(dsn, Options{}); err == nil {
+			t.Errorf("Open(%q) = nil error", dsn)
+		}
+	}
+}
