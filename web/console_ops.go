@@ -109,44 +109,11 @@ const opsCountCap = 500
 
 // dashboardCounts computes the dashboard's headline numbers.
 func (s *Server) dashboardCounts(ctx context.Context) (views.DashboardCounts, error) {
-	out := views.DashboardCounts{Cap: opsCountCap}
-	for _, st := range []voice.Status{voice.StatusQueued, voice.StatusRinging, voice.StatusAnswered} {
-		p, err := s.Store.Calls(ctx, store.ListFilter{Status: string(st), Limit: opsCountCap})
-		if err != nil {
-			return out, err
-		}
-		out.InProgress += len(p.Items)
-	}
-	out.InProgress = min(out.InProgress, opsCountCap)
-	firing, err := s.Store.Alerts(ctx, store.ListFilter{Status: string(voice.AlertFiring), Limit: opsCountCap})
+	c, err := s.Store.DashboardCounts(ctx, time.Now().Add(-time.Hour), opsCountCap)
 	if err != nil {
-		return out, err
+		return views.DashboardCounts{Cap: opsCountCap}, err
 	}
-	acked, err := s.Store.Alerts(ctx, store.ListFilter{Status: string(voice.AlertAcknowledged), Limit: opsCountCap})
-	if err != nil {
-		return out, err
-	}
-	out.Firing, out.Acknowledged = len(firing.Items), len(acked.Items)
-	since := time.Now().Add(-time.Hour)
-	f := store.ListFilter{Outcome: store.OutcomeRejected, Limit: 100}
-	for out.Rejected < opsCountCap {
-		p, err := s.Store.Callbacks(ctx, f)
-		if err != nil {
-			return out, err
-		}
-		for _, cb := range p.Items {
-			if cb.ReceivedAt.Before(since) {
-				return out, nil
-			}
-			out.Rejected++
-		}
-		if p.NextCursor == nil {
-			break
-		}
-		f.Cursor = *p.NextCursor
-	}
-	out.Rejected = min(out.Rejected, opsCountCap)
-	return out, nil
+	return views.DashboardCounts{Cap: c.Cap, InProgress: c.InProgress, Firing: c.Firing, Acknowledged: c.Acknowledged, Rejected: c.Rejected}, nil
 }
 
 // openAlerts returns the firing and acknowledged alerts, newest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -325,4 +326,29 @@ func (s *Store) PruneFeed(ctx context.Context, keep int64) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// Counts are the dashboard's counters, each capped at Cap.
+type Counts struct {
+	InProgress   int
+	Firing       int
+	Acknowledged int
+	Rejected     int // callbacks rejected since the given time
+	Cap          int
+}
+
+// DashboardCounts counts calls in progress, open alerts and callbacks
+// rejected since since, reading at most limit rows for each.
+func (s *Store) DashboardCounts(ctx context.Context, since time.Time, limit int) (Counts, error) {
+	out := Counts{Cap: limit}
+	err := s.db.NewRaw(`SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM calls WHERE status IN ('queued', 'ringing', 'answered') LIMIT ?)),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE state = 'firing' LIMIT ?)),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE state = 'acknowledged' LIMIT ?)),
+		(SELECT COUNT(*) FROM (SELECT received_at FROM callbacks WHERE outcome = 'rejected' ORDER BY id DESC LIMIT ?) WHERE received_at >= ?)`,
+		limit, limit, limit, limit, since.UTC()).Scan(ctx, &out.InProgress, &out.Firing, &out.Acknowledged, &out.Rejected)
+	if err != nil {
+		return out, fmt.Errorf("store: dashboard counts: %w", err)
+	}
+	return out, nil
 }

@@ -142,3 +142,47 @@ func TestOpenRejectsUnsupportedDatabases(t *testing.T) {
 		}
 	}
 }
+
+func TestDashboardCounts(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ch := &Channel{ID: "c", Name: "c", Secret: "s"}
+	if err := st.CreateChannel(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	err := st.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		for i, status := range []string{"queued", "ringing", "answered", "completed", "busy"} {
+			if err := tx.RegisterCall(ctx, &Call{ChannelID: "c", Provider: "g", ProviderCallID: string(rune('a' + i)), Status: status}, ch, now); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < 3; i++ {
+			if err := tx.CreateAlert(ctx, &Alert{Title: "t"}, now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ChangeAlert(ctx, 1, voice.ActionAcknowledge, AlertActor{Actor: "x", Via: "api"}, now); err != nil {
+			return err
+		}
+		for _, at := range []time.Time{now.Add(-2 * time.Hour), now.Add(-time.Minute), now} {
+			if err := tx.InsertRejected(ctx, &Callback{ChannelID: "c", Method: "POST", Path: "/", StatusCode: 404, ReceivedAt: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.DashboardCounts(ctx, now.Add(-time.Hour), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InProgress != 3 || c.Firing != 2 || c.Acknowledged != 1 || c.Rejected != 2 {
+		t.Errorf("counts %+v, want 3 in progress, 2 firing, 1 acknowledged, 2 rejected in the last hour", c)
+	}
+	if c, _ := st.DashboardCounts(ctx, now.Add(-time.Hour), 2); c.InProgress != 2 {
+		t.Errorf("cap not applied: %+v", c)
+	}
+}
