@@ -287,10 +287,29 @@ type Stat struct {
 	MeanMOS       *float64 `bun:"mean_mos" json:"mean_mos"`
 }
 
-// Stats returns totals per channel and provider. A call counts as answered
-// when it reached "answered" (a completed call was answered).
+// statsTTL bounds how often the statistics are recomputed: they scan every
+// call, and the stats page refreshes live on each event.
+const statsTTL = 5 * time.Second
+
+// Stats returns totals per channel and provider, at most statsTTL old. A call
+// counts as answered when it reached "answered" (a completed call was
+// answered).
 func (s *Store) Stats(ctx context.Context) ([]Stat, error) {
-	var out []Stat
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.stats != nil && time.Since(s.statsAt) < statsTTL {
+		return append([]Stat(nil), s.stats...), nil
+	}
+	out, err := s.computeStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.stats, s.statsAt = out, time.Now()
+	return append([]Stat(nil), out...), nil
+}
+
+func (s *Store) computeStats(ctx context.Context) ([]Stat, error) {
+	out := []Stat{}
 	err := s.db.NewSelect().TableExpr("calls").
 		ColumnExpr("channel_id, provider, COUNT(*) AS calls").
 		ColumnExpr("SUM(CASE WHEN status IN ('answered', 'completed') THEN 1 ELSE 0 END) AS answered").

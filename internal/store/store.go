@@ -52,6 +52,10 @@ type Store struct {
 	// hot are the writer's prepared statements (writer goroutine only).
 	hot   hotStmts
 	cache readCache
+
+	statsMu sync.Mutex
+	stats   []Stat
+	statsAt time.Time
 }
 
 // Options configure Open.
