@@ -15,6 +15,7 @@ import (
 	"callhook/internal/provider/signalwire"
 	"callhook/internal/provider/telnyx"
 	"callhook/internal/provider/twilio"
+	"callhook/internal/provider/twilio/twimltest"
 	"callhook/internal/provider/vonage"
 )
 
@@ -232,5 +233,44 @@ func TestProviderRetryIsDuplicate(t *testing.T) {
 				t.Errorf("outcomes %+v, want accepted then duplicate", cbs.Items)
 			}
 		})
+	}
+}
+
+// TestTwilioInboundCallAcknowledges: on-call staff phone the number whose
+// voice URL is the channel's callback URL, hear the newest firing alert and
+// press 1; the alert is acknowledged by their number.
+func TestTwilioInboundCallAcknowledges(t *testing.T) {
+	a := startApp(t)
+	token := "0123456789abcdef0123456789abcdef"
+	ch := a.channel(map[string]any{"name": "On-call line", "provider": map[string]any{"type": "twilio",
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}})
+	post := func(form url.Values) (int, twimltest.Doc) {
+		code, body := a.post(ch.CallbackURL, "application/x-www-form-urlencoded", []byte(form.Encode()),
+			map[string]string{"X-Twilio-Signature": twilio.Signature(token, ch.CallbackURL, form)})
+		return code, twimltest.Unmarshal(t, []byte(body))
+	}
+	voice := url.Values{"CallSid": {"CAinbound00000000000000000000001"}, "AccountSid": {"AC0123456789abcdef0123456789abcdef"},
+		"From": {"+15550001111"}, "To": {"+15559990000"}, "CallStatus": {"ringing"}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"}}
+	// No firing alert: say so and hang up.
+	if code, doc := post(voice); code != 200 || twimltest.Shape(doc.Verbs) != "Say Hangup" {
+		t.Fatalf("no alert: %d %s", code, twimltest.Shape(doc.Verbs))
+	}
+	var al alertJSON
+	a.do("POST", "/api/v1/alerts", a.admin, map[string]any{"title": "Payments down", "channel_id": ch.ID}, &al)
+	voice.Set("CallSid", "CAinbound00000000000000000000002")
+	code, doc := post(voice)
+	if code != 200 || len(doc.Verbs) == 0 || doc.Verbs[0].XMLName.Local != "Gather" ||
+		!strings.Contains(doc.Verbs[0].Nodes[0].Text, "Payments down") || !strings.Contains(doc.Verbs[0].Nodes[0].Text, "Press 1 to acknowledge") {
+		t.Fatalf("voice reply %d %+v", code, doc)
+	}
+	gather := url.Values{"CallSid": {"CAinbound00000000000000000000002"}, "AccountSid": {"AC0123456789abcdef0123456789abcdef"},
+		"CallStatus": {"in-progress"}, "Direction": {"inbound"}, "Digits": {"1"}, "FinishedOnKey": {""}, "msg": {"Gather End"}}
+	code, doc = post(gather)
+	if code != 200 || twimltest.Shape(doc.Verbs) != "Say Hangup" || !strings.Contains(doc.Verbs[0].Text, "Alert acknowledged") {
+		t.Fatalf("gather reply %d %s %+v", code, twimltest.Shape(doc.Verbs), doc.Verbs)
+	}
+	a.do("GET", fmt.Sprintf("/api/v1/alerts/%d", al.ID), a.admin, nil, &al)
+	if al.State != "acknowledged" || al.AcknowledgedBy == nil || !strings.Contains(*al.AcknowledgedBy, "+15550001111") || len(al.Calls) != 1 || al.Calls[0].Direction != "inbound" {
+		t.Errorf("alert %+v", al)
 	}
 }

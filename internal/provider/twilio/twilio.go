@@ -55,6 +55,11 @@
 //   - PlaceCall refuses a call document over Twilio's 4000-character Twiml
 //     limit instead of letting the API reject it; an unknown initial status
 //     is reported as queued.
+//   - An inbound voice request (the number's voice URL is the channel's
+//     callback URL: Direction inbound, no CallbackSource) is answered with a
+//     <Gather> that says the newest firing alert (linked to the inbound call
+//     by the pipeline) and the keypad prompt, so on-call staff can phone in
+//     and press 1; with no firing alert it says so and hangs up.
 package twilio
 
 import (

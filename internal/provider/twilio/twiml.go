@@ -54,6 +54,7 @@ const (
 	sayDefaultPrompt = "Please enter your choice on the keypad."
 	sayDuplicate     = "Your input was already received. Goodbye."
 	sayNoAlert       = "No open alert is linked to this call. Goodbye."
+	sayNoFiringAlert = "There are no firing alerts. Goodbye."
 )
 
 // Marshal renders the document without an XML declaration.
@@ -91,7 +92,8 @@ func EmptyTwiML() provider.Reply { return TwiMLReply(Response{}) }
 
 // RenderReply is the reply for a Twilio-format callback: Call Notification →
 // JSON, 200 when delivered to a console binding else 404; <Gather> action →
-// TwiML from GatherReply; anything else → EmptyTwiML.
+// TwiML from GatherReply; an inbound voice request (the number's voice URL
+// pointed at callhook) → VoiceReply; anything else → EmptyTwiML.
 func RenderReply(r *provider.Request, out provider.Outcome) provider.Reply {
 	if IsJSON(r) {
 		return NotificationReply(out)
@@ -99,6 +101,9 @@ func RenderReply(r *provider.Request, out provider.Outcome) provider.Reply {
 	v, err := r.Params()
 	if err == nil && IsGather(v) {
 		return GatherReply(actionURL(r), out)
+	}
+	if err == nil && IsInboundVoiceRequest(v) {
+		return VoiceReply(actionURL(r), out)
 	}
 	return EmptyTwiML()
 }
@@ -181,6 +186,39 @@ func alreadyText(state voice.AlertState, a voice.Action) string {
 		return "This alert was already resolved."
 	}
 	return "This alert was already acknowledged."
+}
+
+// IsInboundVoiceRequest reports whether v is Twilio asking what to do with
+// an incoming call: no call-progress CallbackSource (status callbacks always
+// carry one), Direction inbound, and the call not yet over.
+func IsInboundVoiceRequest(v url.Values) bool {
+	if v.Get("CallbackSource") != "" || !strings.EqualFold(v.Get("Direction"), "inbound") {
+		return false
+	}
+	switch strings.ToLower(v.Get("CallStatus")) {
+	case "ringing", "queued", "in-progress", "":
+		return true
+	}
+	return false
+}
+
+// VoiceReply answers an incoming call: on-call staff phoning in hear the
+// newest firing alert (the pipeline links the inbound call to it) and are
+// asked for a key, posted back to action; with no firing alert they hear so
+// and the call ends.
+func VoiceReply(action string, out provider.Outcome) provider.Reply {
+	if out.Alert == nil {
+		return TwiMLReply(Response{Verbs: []Verb{Say{Text: sayNoFiringAlert}, Hangup{}}})
+	}
+	prompt := strings.TrimSpace(out.Prompt)
+	if prompt == "" {
+		prompt = sayDefaultPrompt
+	}
+	return TwiMLReply(Response{Verbs: []Verb{
+		Gather{Input: "dtmf", Action: action, Method: http.MethodPost, Timeout: "10",
+			Verbs: []Verb{Say{Text: provider.JoinSentences(provider.AlertText(out.Alert), prompt)}}},
+		Say{Text: sayNoInput},
+	}})
 }
 
 // gatherParams are the parameter names Twilio appends to a GET action URL;

@@ -138,3 +138,20 @@ func TestCallTwiMLEscapes(t *testing.T) {
 		t.Errorf("goodbye %q", d.Verbs[1].Text)
 	}
 }
+
+func TestIsInboundVoiceRequest(t *testing.T) {
+	tests := []struct {
+		v    url.Values
+		want bool
+	}{
+		{url.Values{"CallSid": {"CA1"}, "Direction": {"inbound"}, "CallStatus": {"ringing"}}, true},
+		{url.Values{"CallSid": {"CA1"}, "Direction": {"inbound"}, "CallStatus": {"ringing"}, "CallbackSource": {"call-progress-events"}}, false},
+		{url.Values{"CallSid": {"CA1"}, "Direction": {"outbound-api"}, "CallStatus": {"in-progress"}}, false},
+		{url.Values{"CallSid": {"CA1"}, "Direction": {"inbound"}, "CallStatus": {"completed"}}, false},
+	}
+	for _, tt := range tests {
+		if got := IsInboundVoiceRequest(tt.v); got != tt.want {
+			t.Errorf("IsInboundVoiceRequest(%v) = %v", tt.v, got)
+		}
+	}
+}
