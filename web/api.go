@@ -108,13 +108,13 @@ func who(c *fiber.Ctx) string {
 
 // Channels.
 
+// channelBody is the JSON of a channel create or change. Provider is kept
+// raw to tell "absent" (unchanged) from null (remove the override).
 type channelBody struct {
-	ID       string                    `json:"id"`
-	Name     *string                   `json:"name"`
-	DTMFMap  *map[string]string        `json:"dtmf_map"`
-	Provider json.RawMessage           `json:"provider"`
-	Grace    *int64                    `json:"grace_seconds"`
-	_        *channel.ProviderOverride `json:"-"`
+	ID       string             `json:"id"`
+	Name     *string            `json:"name"`
+	DTMFMap  *map[string]string `json:"dtmf_map"`
+	Provider json.RawMessage    `json:"provider"`
 }
 
 func (b channelBody) input() (channel.Input, error) {
