@@ -98,7 +98,7 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 		}
 	}
 	cb.Outcome = OutcomeAccepted
-	if matched == 0 {
+	if matched == 0 && len(in.Events) > 0 {
 		cb.Outcome = OutcomeUnmatched
 	}
 	cb.EventCount = len(in.Events)
