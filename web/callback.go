@@ -9,7 +9,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"callhook/internal/callback"
-	"callhook/internal/store"
 )
 
 // handleCallback receives a provider callback. Fiber reuses its buffers after
@@ -100,24 +99,11 @@ func (s *Server) replayCallback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cb, err := s.Store.Callback(c.UserContext(), id)
+	res, err := s.Callbacks.Replay(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
-	res := s.Callbacks.Handle(c.UserContext(), replayInbound(cb))
 	return c.Status(replayStatus(res)).JSON(replayView(res))
-}
-
-func replayInbound(cb *store.Callback) callback.Inbound {
-	h := http.Header{}
-	for k, vs := range cb.Headers {
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
-	id := cb.ID
-	return callback.Inbound{ChannelID: cb.ChannelID, Method: cb.Method, RawQuery: cb.Query, Header: h,
-		Body: cb.Body, BodySize: cb.BodySize, ReplayOf: &id, RemoteAddr: "replay"}
 }
 
 func replayStatus(res callback.Result) int {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -158,26 +159,17 @@ func postedClear(c *fiber.Ctx, prefix string, spec provider.Spec) []string {
 	return keys
 }
 
-// checkField runs spec's offline check on cfg and names the field an error
-// is about ("config" when it names none). Check errors read "key: problem".
-func checkField(spec provider.Spec, cfg provider.Config) (field, msg string, err error) {
-	if spec.Check == nil {
-		return "", "", nil
+// fieldProblem names the field and the problem of a settings.FieldError
+// ("", "" for nil; "config" for any other error).
+func fieldProblem(err error) (field, msg string) {
+	if err == nil {
+		return "", ""
 	}
-	if err = spec.Check(cfg); err == nil {
-		return "", "", nil
+	if fe := (*settings.FieldError)(nil); errors.As(err, &fe) {
+		return fe.Field, fieldMessage(fe)
 	}
-	field, msg = "config", err.Error()
-	if k, rest, ok := strings.Cut(msg, ":"); ok {
-		if _, known := spec.Field(strings.TrimSpace(k)); known {
-			field, msg = strings.TrimSpace(k), strings.TrimSpace(rest)
-		}
-	}
-	return field, upperFirst(msg), err
+	return "config", upperFirst(err.Error())
 }
 
-// fieldMessage strips the "key: " a FieldError message may start with.
-func fieldMessage(fe *settings.FieldError) string {
-	msg := strings.TrimSpace(strings.TrimPrefix(fe.Msg, fe.Field+":"))
-	return upperFirst(msg)
-}
+// fieldMessage is a FieldError's problem as a sentence start.
+func fieldMessage(fe *settings.FieldError) string { return upperFirst(fe.Msg) }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"callhook/internal/callback"
 	"callhook/internal/channel"
 	"callhook/internal/provider"
+	"callhook/internal/settings"
 	"callhook/internal/store"
 	"callhook/views"
 )
@@ -113,16 +115,12 @@ func (s *Server) channelOverride(c *fiber.Ctx) error {
 			return s.overrideProblem(c, ch, "", nil, "", "Choose one of the listed provider types.")
 		}
 		cfg = postedConfig(c, "ov", spec)
-		var stored provider.Config
-		if ch.ProviderType != nil && *ch.ProviderType == typ {
-			stored = ch.ProviderConfig
-		}
-		if field, msg, err := checkField(spec, spec.Merge(stored, cfg)); err != nil {
-			return s.overrideProblem(c, ch, typ, cfg, field, msg)
-		}
 		o = &channel.ProviderOverride{Type: typ, Config: cfg, Clear: postedClear(c, "ov", spec)}
 	}
 	if _, err := s.Channels.Update(ctx, ch.ID, channel.Input{Provider: &o}); err != nil {
+		if fe := (*settings.FieldError)(nil); errors.As(err, &fe) {
+			return s.overrideProblem(c, ch, typ, cfg, fe.Field, fieldMessage(fe))
+		}
 		if msg, ok := formProblem(err); ok {
 			return s.overrideProblem(c, ch, typ, cfg, "config", msg)
 		}

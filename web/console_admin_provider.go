@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -45,16 +44,17 @@ func (s *Server) providerSave(c *fiber.Ctx) error {
 		return renderNoStore(c, fiber.StatusBadRequest, views.ProviderSettings(s.page(c, "Provider", "provider"), props))
 	}
 	cfg := postedConfig(c, "cfg", spec)
+	clear := postedClear(c, "cfg", spec)
 	if formText(c, "action") == "verify" {
-		return s.providerVerify(c, g, spec, cfg)
+		return s.providerVerify(c, g, spec, cfg, clear)
 	}
-	v, err := s.Settings.SetGlobal(ctx, typ, cfg, postedClear(c, "cfg", spec)...)
+	v, err := s.Settings.SetGlobal(ctx, typ, cfg, clear...)
 	if fe := (*settings.FieldError)(nil); errors.As(err, &fe) {
 		props, perr := s.providerProps(g, typ, cfg, fe.Field, fieldMessage(fe))
 		if perr != nil {
 			return perr
 		}
-		props.FormError = "Not saved: " + fieldLabel(spec, fe.Field) + ": " + strings.TrimSpace(strings.TrimPrefix(fe.Msg, fe.Field+":")) + "."
+		props.FormError = "Not saved: " + fieldLabel(spec, fe.Field) + ": " + fe.Msg + "."
 		return renderNoStore(c, fiber.StatusBadRequest, views.ProviderSettings(s.page(c, "Provider", "provider"), props))
 	}
 	if err != nil {
@@ -66,13 +66,13 @@ func (s *Server) providerSave(c *fiber.Ctx) error {
 
 // providerVerify runs the provider's offline check on the submitted values
 // merged with the stored ones, without saving.
-func (s *Server) providerVerify(c *fiber.Ctx, g *store.ProviderSetting, spec provider.Spec, cfg provider.Config) error {
+func (s *Server) providerVerify(c *fiber.Ctx, g *store.ProviderSetting, spec provider.Spec, cfg provider.Config, clear []string) error {
 	var stored provider.Config
 	if g != nil && g.Type == spec.Name {
 		stored = g.Config
 	}
-	merged := spec.Merge(stored, cfg)
-	field, msg, checkErr := checkField(spec, merged)
+	merged, checkErr := settings.Prepare(spec, stored, cfg, clear)
+	field, msg := fieldProblem(checkErr)
 	props, err := s.providerProps(g, spec.Name, cfg, field, msg)
 	if err != nil {
 		return err

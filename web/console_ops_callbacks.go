@@ -131,11 +131,10 @@ func (s *Server) consoleReplay(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cb, err := s.Store.Callback(c.UserContext(), id)
+	res, err := s.Callbacks.Replay(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
-	res := s.Callbacks.Handle(c.UserContext(), replayInbound(cb))
 	s.Log.Info("callback replayed", "callback", id, "new_callback", res.CallbackID, "outcome", res.Outcome, "by", who(c))
 	back := "/callbacks/" + itoa(id)
 	if res.Status == http.StatusServiceUnavailable || res.CallbackID == 0 {

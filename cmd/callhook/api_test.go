@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"callhook/internal/provider/twilio"
+	"callhook/internal/store"
 )
 
 type channelJSON struct {
@@ -529,17 +533,64 @@ func TestCallsCSVStatsAndReplay(t *testing.T) {
 	}
 }
 
+// TestGracefulShutdownFinishesInFlight: a callback whose body is still
+// arriving when shutdown starts is committed and answered; new connections
+// are refused meanwhile; the database is closed afterwards.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	a := startApp(t)
 	ch := a.channel(map[string]any{"name": "G"})
-	if err := a.Shutdown(5 * time.Second); err != nil {
+	a.registerCall(ch.ID, "in-flight", nil)
+	u, err := url.Parse(ch.CallbackURL)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := http.Post(ch.CallbackURL, "application/json", strings.NewReader(`{}`)); err == nil {
-		t.Error("server still accepts after shutdown")
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Cleanup calls Shutdown again; it must be harmless.
-	_ = context.Background()
+	defer conn.Close()
+	body := `{"call_id":"in-flight","event_type":"status","status":"answered"}`
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		u.Path, u.Host, len(body), body[:10])
+	time.Sleep(100 * time.Millisecond) // the server is now reading this request
+	done := make(chan error, 1)
+	go func() { done <- a.Shutdown(10 * time.Second) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", u.Host, 200*time.Millisecond)
+		if err != nil {
+			break // the listener is closed
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the server still accepts connections during shutdown")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := conn.Write([]byte(body[10:])); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight callback got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("in-flight callback: HTTP %d", resp.StatusCode)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// What was answered 200 is in the database.
+	st, err := store.Open(a.Config.DB, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.CallByProviderID(context.Background(), "generic", "in-flight")
+	if err != nil || c == nil || c.Status != "answered" {
+		t.Errorf("after shutdown the call is %+v (%v), want answered", c, err)
+	}
 }
 
 func TestCallbackRateLimit(t *testing.T) {

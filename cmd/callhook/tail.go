@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"callhook/internal/live"
 )
 
 // tail follows /api/v1/stream and prints one line per event, resuming after
@@ -64,14 +66,7 @@ func tail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				conn.Close()
 				break
 			}
-			var m struct {
-				Seq       int64           `json:"seq"`
-				Type      string          `json:"type"`
-				CallID    *int64          `json:"call_id"`
-				AlertID   *int64          `json:"alert_id"`
-				ChannelID *string         `json:"channel_id"`
-				Data      json.RawMessage `json:"data"`
-			}
+			var m live.Message
 			if json.Unmarshal(msg, &m) != nil {
 				continue
 			}
@@ -84,25 +79,26 @@ func tail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintln(stdout, string(msg))
 				continue
 			}
-			fmt.Fprintln(stdout, describe(m.Seq, m.Type, m.CallID, m.AlertID, m.ChannelID, m.Data))
+			fmt.Fprintln(stdout, describe(m))
 		}
 	}
 	return nil
 }
 
-func describe(seq int64, typ string, callID, alertID *int64, channelID *string, data json.RawMessage) string {
+// describe renders one feed message as a terminal line.
+func describe(m live.Message) string {
 	var d map[string]any
-	_ = json.Unmarshal(data, &d)
+	_ = json.Unmarshal(m.Data, &d)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%6d  %-15s", seq, typ)
-	if channelID != nil {
-		fmt.Fprintf(&b, " channel=%s", *channelID)
+	fmt.Fprintf(&b, "%6d  %-15s", m.Seq, m.Type)
+	if m.ChannelID != nil {
+		fmt.Fprintf(&b, " channel=%s", *m.ChannelID)
 	}
-	if callID != nil {
-		fmt.Fprintf(&b, " call=%d", *callID)
+	if m.CallID != nil {
+		fmt.Fprintf(&b, " call=%d", *m.CallID)
 	}
-	if alertID != nil {
-		fmt.Fprintf(&b, " alert=%d", *alertID)
+	if m.AlertID != nil {
+		fmt.Fprintf(&b, " alert=%d", *m.AlertID)
 	}
 	for _, k := range []string{"event_type", "status", "state", "digit", "action", "outcome", "reason", "title", "message"} {
 		if v, ok := d[k]; ok && v != "" && v != nil {

@@ -457,6 +457,25 @@ func (s *Service) unavailable(err error) Result {
 		Body: []byte(`{"error":"database unavailable; retry later"}`), Error: err.Error()}
 }
 
+// Replay runs stored callback id through the pipeline again, as received,
+// after an admin fixed the configuration. The secret and signature were
+// checked (or failed) on the original request and are not checked again: the
+// secret is not stored, and the replay is the admin's decision.
+func (s *Service) Replay(ctx context.Context, id int64) (Result, error) {
+	cb, err := s.Store.Callback(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	h := http.Header{}
+	for k, vs := range cb.Headers {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	return s.Handle(ctx, Inbound{ChannelID: cb.ChannelID, Method: cb.Method, RawQuery: cb.Query, Header: h,
+		Body: cb.Body, BodySize: cb.BodySize, ReplayOf: &cb.ID, RemoteAddr: "replay"}), nil
+}
+
 // SendTest runs a sample callback of the channel's provider, signed with its
 // configured credentials where the scheme allows, through the whole pipeline.
 func (s *Service) SendTest(ctx context.Context, channelID string) (Result, error) {

@@ -93,19 +93,9 @@ func (m *Manager) CheckOverride(o *ProviderOverride, stored map[string]string) (
 	if !ok {
 		return nil, nil, invalid("provider type %q is not one of %s", o.Type, strings.Join(m.Providers.Names(), ", "))
 	}
-	for k := range o.Config {
-		if _, ok := spec.Field(k); !ok {
-			return nil, nil, invalid("provider config key %q is not used by %s", k, spec.Name)
-		}
-	}
-	cfg := spec.Merge(stored, o.Config)
-	if err := settings.ClearKeys(spec, cfg, o.Clear); err != nil {
-		return nil, nil, fmt.Errorf("%w: provider config %v", store.ErrInvalid, err)
-	}
-	if spec.Check != nil {
-		if err := spec.Check(cfg); err != nil {
-			return nil, nil, invalid("provider config: %v", err)
-		}
+	cfg, err := settings.Prepare(spec, stored, o.Config, o.Clear)
+	if err != nil {
+		return nil, nil, fmt.Errorf("provider config: %w", err)
 	}
 	t := spec.Name
 	return &t, cfg, nil
@@ -244,13 +234,12 @@ func (m *Manager) ViewOf(c *store.Channel, admin bool, global *store.ProviderSet
 		v.Provider = &ProviderOverride{Type: typ, Config: spec.Mask(c.ProviderConfig)}
 	}
 	v.EffectiveProvider = typ
-	if spec, ok := m.Providers.Get(typ); ok && spec.SignatureOff(cfg) {
-		v.SignatureCheckDisabled = true
-		label := spec.SigningKey
-		if f, ok := spec.Field(spec.SigningKey); ok {
-			label = f.Label
+	if spec, ok := m.Providers.Get(typ); ok {
+		d := settings.Describe(spec, cfg)
+		v.SignatureCheckDisabled = d.SignatureCheck == "off"
+		if len(d.Warnings) > 0 {
+			v.Warnings = d.Warnings
 		}
-		v.Warnings = append(v.Warnings, fmt.Sprintf("%s signature check is off: %s is empty, so any request to this channel's callback URL is accepted.", spec.Title, label))
 	}
 	return v
 }

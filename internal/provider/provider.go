@@ -292,17 +292,6 @@ func (r *Registry) Names() []string {
 	return out
 }
 
-// CleanConfig keeps only the spec's known keys, trimmed.
-func (s Spec) CleanConfig(cfg Config) Config {
-	out := Config{}
-	for _, f := range s.Fields {
-		if v, ok := cfg[f.Key]; ok {
-			out[f.Key] = strings.TrimSpace(v)
-		}
-	}
-	return out
-}
-
 // Mask returns cfg with every secret value replaced by a mask that shows
 // only whether it is set and its last two characters.
 func (s Spec) Mask(cfg Config) Config {

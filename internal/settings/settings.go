@@ -113,31 +113,15 @@ func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]str
 	if !ok {
 		return ProviderView{}, &FieldError{Field: "type", Msg: fmt.Sprintf("must be one of %s", strings.Join(s.Providers.Names(), ", "))}
 	}
-	for k := range cfg {
-		if _, ok := spec.Field(k); !ok {
-			return ProviderView{}, &FieldError{Field: k, Msg: "is not a setting of " + spec.Title}
-		}
-	}
 	var stored provider.Config
 	if g, err := s.Store.GlobalProvider(ctx); err != nil {
 		return ProviderView{}, err
 	} else if g != nil && g.Type == typ {
 		stored = g.Config
 	}
-	merged := spec.Merge(stored, cfg)
-	if err := ClearKeys(spec, merged, clear); err != nil {
+	merged, err := Prepare(spec, stored, cfg, clear)
+	if err != nil {
 		return ProviderView{}, err
-	}
-	if spec.Check != nil {
-		if err := spec.Check(merged); err != nil {
-			field := "config"
-			if k, _, found := strings.Cut(err.Error(), ":"); found {
-				if _, ok := spec.Field(strings.TrimSpace(k)); ok {
-					field = strings.TrimSpace(k)
-				}
-			}
-			return ProviderView{}, &FieldError{Field: field, Msg: err.Error()}
-		}
 	}
 	if err := s.Store.SetGlobalProvider(ctx, typ, merged); err != nil {
 		return ProviderView{}, err
@@ -145,13 +129,36 @@ func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]str
 	return s.Global(ctx)
 }
 
-// ClearKeys empties the named keys of a merged configuration.
-func ClearKeys(spec provider.Spec, cfg provider.Config, keys []string) error {
-	for _, k := range keys {
+// Prepare applies an update to a stored configuration of spec, as every
+// credential form and API does: unknown keys are refused, a secret left blank
+// (or sent back masked) keeps its stored value, the keys in clear are
+// emptied, and the provider's offline check runs on the result. Errors are
+// *FieldError naming the key, with the problem alone in Msg.
+func Prepare(spec provider.Spec, stored, update provider.Config, clear []string) (provider.Config, error) {
+	for k := range update {
 		if _, ok := spec.Field(k); !ok {
-			return &FieldError{Field: k, Msg: "is not a setting of " + spec.Title}
+			return nil, &FieldError{Field: k, Msg: "is not a setting of " + spec.Title}
 		}
-		cfg[k] = ""
 	}
-	return nil
+	merged := spec.Merge(stored, update)
+	for _, k := range clear {
+		if _, ok := spec.Field(k); !ok {
+			return nil, &FieldError{Field: k, Msg: "is not a setting of " + spec.Title}
+		}
+		merged[k] = ""
+	}
+	if spec.Check == nil {
+		return merged, nil
+	}
+	if err := spec.Check(merged); err != nil {
+		// Check errors read "key: problem" when they are about one key.
+		fe := &FieldError{Field: "config", Msg: err.Error()}
+		if k, rest, ok := strings.Cut(err.Error(), ":"); ok {
+			if _, known := spec.Field(strings.TrimSpace(k)); known {
+				fe.Field, fe.Msg = strings.TrimSpace(k), strings.TrimSpace(rest)
+			}
+		}
+		return nil, fe
+	}
+	return merged, nil
 }

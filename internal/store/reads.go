@@ -55,9 +55,6 @@ func nextCursor(n, limit int, lastID int64) *string {
 	return &s
 }
 
-// ErrInvalid marks a bad filter or argument.
-var ErrInvalid = fmt.Errorf("invalid")
-
 // Calls lists calls, newest first.
 func (s *Store) Calls(ctx context.Context, f ListFilter) (Page[Call], error) {
 	cur, err := f.cursor()
@@ -92,13 +89,7 @@ func (s *Store) Calls(ctx context.Context, f ListFilter) (Page[Call], error) {
 }
 
 // Call returns call id.
-func (s *Store) Call(ctx context.Context, id int64) (*Call, error) {
-	c := new(Call)
-	if err := s.db.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "call")
-	}
-	return c, nil
-}
+func (s *Store) Call(ctx context.Context, id int64) (*Call, error) { return getCall(ctx, s.db, id) }
 
 // CallByProviderID returns the call a provider knows as providerCallID, or nil.
 func (s *Store) CallByProviderID(ctx context.Context, prov, providerCallID string) (*Call, error) {

@@ -32,6 +32,9 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a unique value is taken.
 var ErrConflict = errors.New("already exists")
 
+// ErrInvalid marks a bad filter or argument.
+var ErrInvalid = errors.New("invalid")
+
 // ErrUnavailable wraps errors of the database itself (cannot begin, write or commit).
 var ErrUnavailable = errors.New("database unavailable")
 
@@ -61,8 +64,6 @@ type Store struct {
 // Options configure Open.
 type Options struct {
 	Logger *slog.Logger
-	// OnCommit receives the feed rows of every committed batch, in sequence order.
-	OnCommit func([]FeedItem)
 	// MaxBatch bounds how many jobs share one transaction (default 256).
 	MaxBatch int
 }
@@ -101,13 +102,12 @@ func Open(dsn string, opt Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
-		db:       bun.NewDB(rsql, sqlitedialect.New()),
-		wdb:      bun.NewDB(wsql, sqlitedialect.New()),
-		log:      log,
-		jobs:     make(chan *job, 1024),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-		onCommit: opt.OnCommit,
+		db:   bun.NewDB(rsql, sqlitedialect.New()),
+		wdb:  bun.NewDB(wsql, sqlitedialect.New()),
+		log:  log,
+		jobs: make(chan *job, 1024),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	maxBatch := opt.MaxBatch
 	if maxBatch <= 0 {
@@ -139,12 +139,9 @@ func sqlitePath(dsn string) (string, error) {
 	return dsn, nil
 }
 
-// SetOnCommit sets the hook that receives committed feed rows. Call it
-// before the first write.
+// SetOnCommit sets the hook that receives the feed rows of every committed
+// batch, in sequence order. Call it before the first write.
 func (s *Store) SetOnCommit(fn func([]FeedItem)) { s.onCommit = fn }
-
-// DB returns the read pool. Writes through it fail (query_only).
-func (s *Store) DB() bun.IDB { return s.db }
 
 func (s *Store) migrator() (*migrate.Migrator, error) {
 	sub, err := fs.Sub(migrations.SQLite, "sqlite")
