@@ -186,3 +186,21 @@ func TestDashboardCounts(t *testing.T) {
 		t.Errorf("cap not applied: %+v", c)
 	}
 }
+
+func TestReadyNeedsMigrations(t *testing.T) {
+	st, err := Open("sqlite://"+filepath.Join(t.TempDir(), "r.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if err := st.Ready(ctx); err == nil {
+		t.Error("ready before migrations")
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ready(ctx); err != nil {
+		t.Errorf("not ready after migrations: %v", err)
+	}
+}
