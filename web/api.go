@@ -111,14 +111,16 @@ func who(c *fiber.Ctx) string {
 // channelBody is the JSON of a channel create or change. Provider is kept
 // raw to tell "absent" (unchanged) from null (remove the override).
 type channelBody struct {
-	ID       string             `json:"id"`
-	Name     *string            `json:"name"`
-	DTMFMap  *map[string]string `json:"dtmf_map"`
-	Provider json.RawMessage    `json:"provider"`
+	ID      string             `json:"id"`
+	Name    *string            `json:"name"`
+	DTMFMap *map[string]string `json:"dtmf_map"`
+	// InboundAllow is the list of caller numbers that may act on alerts.
+	InboundAllow *[]string       `json:"inbound_allow"`
+	Provider     json.RawMessage `json:"provider"`
 }
 
 func (b channelBody) input() (channel.Input, error) {
-	in := channel.Input{ID: b.ID, Name: b.Name, DTMFMap: b.DTMFMap}
+	in := channel.Input{ID: b.ID, Name: b.Name, DTMFMap: b.DTMFMap, InboundAllow: b.InboundAllow}
 	if len(b.Provider) > 0 {
 		var o *channel.ProviderOverride
 		if string(b.Provider) != "null" {

@@ -3,35 +3,65 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"callhook/internal/callback"
 )
 
-// handleCallback receives a provider callback. Fiber reuses its buffers after
-// the handler returns, so everything the pipeline keeps is copied first.
-func (s *Server) handleCallback(c *fiber.Ctx) error {
-	start := time.Now()
-	body := c.Body()
-	in := callback.Inbound{
-		ChannelID:  c.Params("channel"),
-		Secret:     c.Params("secret"),
+// callbackTarget splits a path under the callback prefix into channel id and
+// secret. ok is false for any other shape (an empty segment, an extra one),
+// which the pipeline stores as a malformed request. It reads the path itself
+// rather than route params, so it also works for requests Fiber refused
+// before routing (a body over the limit).
+func callbackTarget(path string) (channel, secret string, ok bool) {
+	rest, found := strings.CutPrefix(path, callback.Path)
+	if !found {
+		return "", "", false
+	}
+	channel, secret, found = strings.Cut(rest, "/")
+	if !found || channel == "" || secret == "" || strings.Contains(secret, "/") {
+		return channel, "", false
+	}
+	return channel, secret, true
+}
+
+// inboundOf copies what the pipeline keeps of a callback request: Fiber
+// reuses its buffers after the handler returns.
+func inboundOf(c *fiber.Ctx, body []byte) callback.Inbound {
+	channel, secret, ok := callbackTarget(c.Path())
+	return callback.Inbound{
+		ChannelID:  channel,
+		Secret:     secret,
+		Malformed:  !ok,
 		Method:     c.Method(),
 		RawQuery:   string(c.Request().URI().QueryString()),
+		URLSize:    len(c.Request().RequestURI()),
 		Header:     requestHeader(c),
+		Body:       bytes.Clone(body),
 		BodySize:   len(body),
 		RemoteAddr: c.IP(),
 		Scheme:     c.Protocol(),
 		Host:       string(c.Request().Host()),
 	}
-	if len(body) > s.Config.MaxBody {
-		in.TooLarge = true
+}
+
+// handleCallback receives every request under the callback prefix, whatever
+// its path: the pipeline stores each one, malformed or not.
+func (s *Server) handleCallback(c *fiber.Ctx) error {
+	start := time.Now()
+	body := c.Body()
+	tooLarge := len(body) > s.Config.MaxBody
+	if tooLarge {
 		body = body[:min(len(body), 64<<10)]
 	}
-	in.Body = bytes.Clone(body)
+	in := inboundOf(c, body)
+	in.TooLarge = tooLarge
+	if tooLarge {
+		in.BodySize = len(c.Body())
+	}
 	res := s.Callbacks.Handle(c.UserContext(), in)
 	s.Metrics.observeCallback(res, time.Since(start))
 	if res.ContentType != "" {
@@ -41,49 +71,21 @@ func (s *Server) handleCallback(c *fiber.Ctx) error {
 	if res.CallbackID != 0 {
 		c.Set("X-Callhook-Callback-Id", itoa(res.CallbackID))
 	}
+	if res.Status == http.StatusTooManyRequests {
+		c.Set(fiber.HeaderRetryAfter, "1")
+	}
 	return c.Send(res.Body)
 }
 
-// callbackLimit limits callbacks per channel per second when configured; a
-// refused callback is still stored (reason rate_limited) so it can be replayed.
-func (s *Server) callbackLimit() fiber.Handler {
-	if s.Config.RateLimit <= 0 {
-		return func(c *fiber.Ctx) error { return c.Next() }
-	}
-	return limiter.New(limiter.Config{
-		Max:               s.Config.RateLimit,
-		Expiration:        time.Second,
-		KeyGenerator:      func(c *fiber.Ctx) string { return "cb:" + c.Params("channel") },
-		LimiterMiddleware: limiter.SlidingWindow{},
-		LimitReached: func(c *fiber.Ctx) error {
-			in := callback.Inbound{ChannelID: c.Params("channel"), Method: c.Method(), RateLimited: true,
-				RawQuery: string(c.Request().URI().QueryString()), Header: requestHeader(c),
-				Body: bytes.Clone(c.Body()), RemoteAddr: c.IP()}
-			res := s.Callbacks.Handle(c.UserContext(), in)
-			s.Metrics.observeCallback(res, 0)
-			c.Set(fiber.HeaderRetryAfter, "1")
-			return c.Status(res.Status).Type("json").Send(res.Body)
-		},
-	})
-}
-
-// recordTooLarge stores a callback Fiber refused before reading its body.
-func (s *Server) recordTooLarge(c *fiber.Ctx) {
-	in := callback.Inbound{
-		ChannelID: c.Params("channel"), Method: c.Method(), TooLarge: true,
-		RawQuery: string(c.Request().URI().QueryString()), Header: requestHeader(c),
-		BodySize: c.Request().Header.ContentLength(), RemoteAddr: c.IP(),
-	}
-	if in.ChannelID == "" {
-		rest := c.Path()[len(callback.Path):]
-		if i := bytes.IndexByte([]byte(rest), '/'); i >= 0 {
-			in.ChannelID = rest[:i]
-		} else {
-			in.ChannelID = rest
-		}
-	}
+// refusedCallback stores a callback request Fiber refused before routing
+// (its body over Fiber's limit, announced or chunked) and answers it.
+func (s *Server) refusedCallback(c *fiber.Ctx) error {
+	in := inboundOf(c, nil)
+	in.TooLarge = true
+	in.BodySize = max(c.Request().Header.ContentLength(), 0)
 	res := s.Callbacks.Handle(c.UserContext(), in)
 	s.Metrics.observeCallback(res, 0)
+	return c.Status(res.Status).Type("json").Send(res.Body)
 }
 
 func requestHeader(c *fiber.Ctx) http.Header {

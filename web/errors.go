@@ -38,7 +38,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "forbidden: this needs an admin"
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, err.Error()
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, callback.ErrNotReplayable):
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, store.ErrInvalid):
 		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "invalid: ")
@@ -52,11 +52,21 @@ func statusOf(err error) (int, string) {
 
 // errorHandler is the one place errors become responses: JSON for the API,
 // an HTML page for the console.
-func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+func (s *Server) errorHandler(c *fiber.Ctx, err error) (out error) {
+	// fasthttp calls this for requests it refused before routing, outside
+	// the recover middleware: a panic here must not end the process.
+	defer func() {
+		if r := recover(); r != nil {
+			s.panicked(c, r)
+			out = c.Status(http.StatusInternalServerError).SendString("internal error")
+		}
+	}()
 	code, msg := statusOf(err)
 	path := c.Path()
 	if code == http.StatusRequestEntityTooLarge && strings.HasPrefix(path, callback.Path) {
-		s.recordTooLarge(c)
+		// Fiber refused the body before routing: the callback is still the
+		// pipeline's to store and answer.
+		return s.refusedCallback(c)
 	}
 	if code >= 500 {
 		s.Log.Error("request failed", "method", c.Method(), "path", redactPath(path), "status", code, "err", err)

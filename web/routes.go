@@ -14,11 +14,9 @@ func (s *Server) routes(app *fiber.App) {
 	app.Get("/metrics", s.Metrics.handler)
 
 	// Provider callbacks: authenticated by the channel secret in the path.
-	app.Post("/api/integrations/voice/callback/:channel/:secret", s.callbackLimit(), s.handleCallback)
-	app.Get("/api/integrations/voice/callback/:channel/:secret", s.callbackLimit(), s.handleCallback)
-	app.All("/api/integrations/voice/callback/*", func(c *fiber.Ctx) error {
-		return &httpError{status: fiber.StatusNotFound, msg: "not found"}
-	})
+	// Every request under the prefix goes to the pipeline, which stores it
+	// (a malformed path as unknown_channel) and answers.
+	app.All("/api/integrations/voice/callback/*", s.handleCallback)
 
 	// JSON API: viewers read, admins write.
 	api := app.Group("/api/v1", s.identify, s.requireAPI)

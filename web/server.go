@@ -4,10 +4,13 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"callhook/internal/auth"
 	"callhook/internal/callback"
@@ -28,9 +31,6 @@ type Config struct {
 	SecureCookies bool
 	// LoginLimit is how many failed sign-ins per minute an address may make (default 10).
 	LoginLimit int
-	// RateLimit is how many callbacks per second one channel may post
-	// (0: no limit). Refused callbacks are stored as rate_limited.
-	RateLimit int
 }
 
 // Server holds the services the handlers call.
@@ -73,14 +73,30 @@ func New(s *Server) *fiber.App {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		AppName:               "callhook",
+		// Room for a callback URL over the pipeline's 4 KiB limit, so that
+		// it reaches the pipeline and is stored as refused; a request whose
+		// headers overflow even this is refused by fasthttp with 431.
+		ReadBufferSize: 16 << 10,
+		// Multipart bodies are not parsed before routing: the pipeline
+		// refuses them by content type (and stores them).
+		DisablePreParseMultipartForm: true,
+		AppName:                      "callhook",
 		// Values taken from a request (params, headers, form values) outlive
 		// the handler: the pipeline publishes them after the reply. Immutable
 		// makes Fiber hand out copies instead of views of reused buffers.
 		Immutable: true,
 	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.panicked}))
 	s.routes(app)
 	return app
+}
+
+// panicked logs a handler's panic with its stack and counts it; the recover
+// middleware then answers 500 through the error handler.
+func (s *Server) panicked(c *fiber.Ctx, e any) {
+	s.Metrics.Panicked()
+	s.Log.Error("panic recovered", "method", c.Method(), "path", redactPath(c.Path()), "panic", fmt.Sprint(e),
+		"stack", string(debug.Stack()))
 }
 
 // CloseConnections closes hijacked WebSocket connections; Fiber's shutdown

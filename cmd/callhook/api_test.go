@@ -587,7 +587,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	c, err := st.CallByProviderID(context.Background(), "generic", "in-flight")
+	c, err := st.CallByProviderID(context.Background(), ch.ID, "generic", "in-flight")
 	if err != nil || c == nil || c.Status != "answered" {
 		t.Errorf("after shutdown the call is %+v (%v), want answered", c, err)
 	}

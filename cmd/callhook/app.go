@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -42,8 +43,13 @@ type Config struct {
 	AdminPassword string
 	MaxBody       int
 	RateLimit     int
-	Demo          bool
-	LogLevel      string
+	// MaxEvents is how many events one callback may carry.
+	MaxEvents int
+	// RejectedRetention and RejectedMaxRows bound the stored rejected callbacks.
+	RejectedRetention time.Duration
+	RejectedMaxRows   int
+	Demo              bool
+	LogLevel          string
 	// DemoInterval is the time between demo alerts.
 	DemoInterval time.Duration
 	// PollInterval is the poller's first delay for providers without callbacks;
@@ -124,7 +130,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	st.SetOnCommit(hub.Publish)
 	reg := Registry()
 	deps := provider.Deps{HTTPClient: &http.Client{Timeout: 15 * time.Second}, Logger: log}
-	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub, TrustHost: trustHost}
+	metrics := web.NewMetrics(hub)
+	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub,
+		TrustHost: trustHost, MaxEvents: cfg.MaxEvents, OnPanic: metrics.Panicked}
+	cbs.SetRateLimit(cfg.RateLimit)
 	au := &auth.Service{Store: st, Cost: cfg.BcryptCost}
 	if created, generated, err := au.Bootstrap(ctx, cfg.AdminPassword); err != nil {
 		st.Close()
@@ -138,22 +147,27 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	chm := &channel.Manager{Store: st, Providers: reg, PublicURL: cfg.PublicURL}
 	disp := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollMaxInterval: cfg.PollMaxInterval}
 	srv := &web.Server{
-		Config: web.Config{PublicURL: cfg.PublicURL, MaxBody: cfg.MaxBody, RateLimit: cfg.RateLimit, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")},
-		Store:  st, Auth: au, Channels: chm, Dispatch: disp, Callbacks: cbs,
+		Config:  web.Config{PublicURL: cfg.PublicURL, MaxBody: cfg.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")},
+		Metrics: metrics,
+		Store:   st, Auth: au, Channels: chm, Dispatch: disp, Callbacks: cbs,
 		Settings: &settings.Settings{Store: st, Providers: reg}, Providers: reg, Hub: hub, Log: log, Started: time.Now(),
 	}
 	app := &App{Config: cfg, Log: log, Store: st, Hub: hub, Server: srv, Fiber: web.New(srv), Auth: au, Dispatch: disp,
 		ln: ln, done: make(chan struct{})}
 	bg, cancel := context.WithCancel(context.Background())
 	app.cancel = cancel
-	go disp.RunPoller(bg, 2*time.Second)
-	go pruneFeed(bg, st, log)
+	sup := supervisor{log: log, panicked: metrics.Panicked}
+	sup.run(bg, "poller", func(ctx context.Context) { disp.RunPoller(ctx, 2*time.Second) })
+	sup.run(bg, "feed pruning", func(ctx context.Context) { pruneFeed(ctx, st, log) })
+	sup.run(bg, "rejected pruning", func(ctx context.Context) {
+		pruneRejected(ctx, st, log, cfg.RejectedRetention, cfg.RejectedMaxRows)
+	})
 	if cfg.Demo {
-		go func() {
-			if err := demo.Run(bg, st, chm, disp, cfg.DemoInterval, log); err != nil {
+		sup.run(bg, "demo", func(ctx context.Context) {
+			if err := demo.Run(ctx, st, chm, disp, cfg.DemoInterval, log); err != nil {
 				log.Error("demo mode stopped", "err", err)
 			}
-		}()
+		})
 	}
 	go func() {
 		defer close(app.done)
@@ -172,6 +186,7 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	err := a.Fiber.ShutdownWithTimeout(timeout)
 	a.Server.CloseConnections()
 	<-a.done
+	a.Server.Callbacks.Wait()
 	return errors.Join(err, a.Store.Close())
 }
 
@@ -194,4 +209,65 @@ func pruneFeed(ctx context.Context, st *store.Store, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// pruneRejected keeps the stored rejected callbacks within their age and row
+// bounds, checking every ten seconds; each pass deletes in small writes so
+// callbacks never wait behind it.
+func pruneRejected(ctx context.Context, st *store.Store, log *slog.Logger, retention time.Duration, maxRows int) {
+	if retention <= 0 {
+		retention = 168 * time.Hour
+	}
+	if maxRows <= 0 {
+		maxRows = 100_000
+	}
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		if n, err := st.PruneRejected(ctx, time.Now().Add(-retention), maxRows); err != nil && ctx.Err() == nil {
+			log.Warn("prune rejected callbacks", "err", err)
+		} else if n > 0 {
+			log.Info("pruned rejected callbacks", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// supervisor runs the server's background loops; a loop that panics is
+// logged with its stack, counted, and started again after a second, so a
+// bug in one loop neither ends the process nor stops the loop for good.
+type supervisor struct {
+	log      *slog.Logger
+	panicked func()
+}
+
+func (s supervisor) run(ctx context.Context, name string, fn func(context.Context)) {
+	go func() {
+		for ctx.Err() == nil {
+			if !s.once(ctx, name, fn) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+// once runs fn and reports whether it ended by a panic.
+func (s supervisor) once(ctx context.Context, name string, fn func(context.Context)) (panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = true
+			s.log.Error("panic recovered", "in", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			s.panicked()
+		}
+	}()
+	fn(ctx)
+	return false
 }

@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -33,14 +35,38 @@ const (
 	ReasonBadPayload       = "bad_payload"
 	ReasonUnsupportedMedia = "unsupported_media_type"
 	ReasonTooLarge         = "too_large"
+	ReasonTooManyEvents    = "too_many_events"
 	ReasonRateLimited      = "rate_limited"
 )
 
 // Path is the callback route prefix.
 const Path = "/api/integrations/voice/callback/"
 
-// rejectedBodyCap bounds how much of a rejected body is kept.
-const rejectedBodyCap = 64 << 10
+// How much of a rejected body is kept: a request that named a channel and
+// its secret keeps 64 KiB for the admin to read and replay; anonymous junk
+// keeps 1 KiB (docs/architecture.md, "Bounds").
+const (
+	rejectedBodyCap  = 64 << 10
+	anonymousBodyCap = 1 << 10
+)
+
+// MaxURL is the longest request URL (path and query) the pipeline reads; a
+// longer one is refused as too_large.
+const MaxURL = 4096
+
+// Defaults of the bounds a Service applies when its fields are zero.
+const (
+	DefaultMaxEvents = 100
+	// An address may have this many anonymous rejections stored at once, and
+	// one more per second; past that it gets 429 and nothing is stored.
+	defaultRejectBurst  = 30
+	defaultRejectPerSec = 1
+	limiterKeys         = 100_000
+)
+
+// ErrNotReplayable is returned for a replay of a callback that never passed
+// the secret check: replaying it would act on an anonymous request.
+var ErrNotReplayable = errors.New("not replayable")
 
 // Notifier delivers inbound call notifications to open console sessions of
 // a user identity.
@@ -66,7 +92,41 @@ type Service struct {
 	// installations without a configured public URL; behind a proxy, set the
 	// public URL instead.
 	TrustHost bool
+	// MaxEvents is how many events one callback may carry (DefaultMaxEvents if 0).
+	MaxEvents int
+	// OnPanic is called after a recovered panic (the panics metric).
+	OnPanic func()
+
+	limitOnce sync.Once
+	// perChannel limits accepted callbacks per channel (nil: no limit).
+	perChannel *keyedLimiter
+	// perSource limits how many anonymous rejections an address may have stored.
+	perSource *keyedLimiter
+	// reactions are the provider commands still running after their callback.
+	reactions sync.WaitGroup
 }
+
+// SetRateLimit limits each channel to perSecond callbacks per second (0: no
+// limit); refused callbacks answer 429 and are stored as rate_limited.
+func (s *Service) SetRateLimit(perSecond int) {
+	if perSecond > 0 {
+		s.perChannel = newKeyedLimiter(float64(perSecond), perSecond, limiterKeys)
+	}
+}
+
+func (s *Service) limits() {
+	s.limitOnce.Do(func() {
+		s.perSource = newKeyedLimiter(defaultRejectPerSec, defaultRejectBurst, limiterKeys)
+		if s.MaxEvents <= 0 {
+			s.MaxEvents = DefaultMaxEvents
+		}
+	})
+}
+
+// Wait blocks until the provider commands started after callbacks (Telnyx
+// call control, for one) have finished; shutdown calls it before closing the
+// database.
+func (s *Service) Wait() { s.reactions.Wait() }
 
 // Inbound is one received callback request.
 type Inbound struct {
@@ -77,10 +137,13 @@ type Inbound struct {
 	Header    http.Header
 	Body      []byte
 	TooLarge  bool
-	// RateLimited marks a callback refused by the per-channel rate limit.
-	RateLimited bool
-	BodySize    int
-	RemoteAddr  string
+	// Malformed marks a request under the callback prefix whose path is not
+	// {channel_id}/{secret}: it is stored as unknown_channel.
+	Malformed bool
+	// URLSize is the length of the request URL; over MaxURL it is refused.
+	URLSize    int
+	BodySize   int
+	RemoteAddr string
 	// Replay marks an admin's replay of a stored callback: the secret and
 	// signature were checked (or failed) on the original request.
 	ReplayOf *int64
@@ -98,6 +161,9 @@ type Result struct {
 	Reason      string
 	Error       string
 	Events      []store.Applied
+	// Stored is false for a rejection that was answered but not stored (an
+	// address over its limit of anonymous rejections).
+	Stored bool
 }
 
 func (s *Service) now() time.Time {
@@ -137,21 +203,32 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	if in.BodySize > cb.BodySize {
 		cb.BodySize = in.BodySize
 	}
-	if in.TooLarge {
-		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooLarge, "body is larger than the limit")
+	s.limits()
+	if in.Malformed {
+		return s.reject(ctx, cb, in.Body, http.StatusNotFound, ReasonUnknownChannel, "malformed callback path: want "+Path+"{channel_id}/{secret}")
 	}
-	if in.RateLimited {
-		return s.reject(ctx, cb, in.Body, http.StatusTooManyRequests, ReasonRateLimited, "too many callbacks for this channel; retry shortly")
+	if len(cb.Query) > MaxURL {
+		cb.Query = cb.Query[:MaxURL]
 	}
+	// The channel and secret are checked first even for a request refused
+	// for its size: they decide how much of it is kept and whether it may be
+	// replayed.
 	ch, err := s.Store.CachedChannel(ctx, in.ChannelID)
 	if err != nil && !store.IsNotFound(err) {
 		return s.unavailable(err)
 	}
-	if ch == nil {
+	cb.SecretOK = ch != nil && (in.ReplayOf != nil || SecretOK(ch, in.Secret, now))
+	switch {
+	case in.URLSize > MaxURL:
+		return s.reject(ctx, cb, in.Body, http.StatusRequestURITooLong, ReasonTooLarge, fmt.Sprintf("URL of %d bytes is longer than %d", in.URLSize, MaxURL))
+	case in.TooLarge:
+		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooLarge, "body is larger than the limit")
+	case ch == nil:
 		return s.reject(ctx, cb, in.Body, http.StatusNotFound, ReasonUnknownChannel, "no channel "+in.ChannelID)
-	}
-	if in.ReplayOf == nil && !SecretOK(ch, in.Secret, now) {
+	case !cb.SecretOK:
 		return s.reject(ctx, cb, in.Body, http.StatusNotFound, ReasonBadSecret, "secret does not match the channel")
+	case in.ReplayOf == nil && !s.perChannel.allow(ch.ID, now):
+		return s.reject(ctx, cb, in.Body, http.StatusTooManyRequests, ReasonRateLimited, "too many callbacks for this channel; retry shortly")
 	}
 	spec, cfg, err := s.ResolveProvider(ctx, ch)
 	if err != nil {
@@ -184,7 +261,15 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 			return s.reject(ctx, cb, in.Body, http.StatusUnauthorized, ReasonBadSignature, err.Error())
 		}
 	}
+	if countJSONElements(in.Body, s.MaxEvents) {
+		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooManyEvents,
+			fmt.Sprintf("more than %d events in one callback", s.MaxEvents))
+	}
 	events, err := prov.Parse(req)
+	if err == nil && len(events) > s.MaxEvents {
+		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooManyEvents,
+			fmt.Sprintf("%d events in one callback; at most %d", len(events), s.MaxEvents))
+	}
 	if err != nil {
 		if errors.Is(err, provider.ErrUnsupportedMediaType) {
 			return s.reject(ctx, cb, in.Body, http.StatusUnsupportedMediaType, ReasonUnsupportedMedia, err.Error())
@@ -235,7 +320,10 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 			s.Notifier.Notify(identity, map[string]any{"type": "call.notification", "callback_id": res.CallbackID, "events": eventsJSON(res.Applied)})
 		}
 		if r, ok := prov.(provider.Reactor); ok {
+			s.reactions.Add(1)
 			go func() {
+				defer s.reactions.Done()
+				defer s.recoverPanic("provider command")
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				defer cancel()
 				if err := r.React(ctx, req, out); err != nil {
@@ -245,7 +333,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 		}
 	}
 	return Result{Status: reply.Status, ContentType: reply.ContentType, Body: reply.Body,
-		CallbackID: res.CallbackID, Outcome: res.Outcome, Events: res.Applied}
+		CallbackID: res.CallbackID, Outcome: res.Outcome, Events: res.Applied, Stored: true}
 }
 
 func outcomeOf(res store.IngestResult, delivered bool, ch *store.Channel) provider.Outcome {
@@ -428,10 +516,24 @@ func redactValue(vs []string) string {
 }
 
 func (s *Service) reject(ctx context.Context, cb *store.Callback, body []byte, status int, reason, msg string) Result {
-	if len(body) > rejectedBodyCap {
-		body = body[:rejectedBodyCap]
-		cb.BodyTruncated = true
+	limit := rejectedBodyCap
+	if !cb.SecretOK {
+		limit = anonymousBodyCap
+		// Anonymous junk from one address is stored up to a bound; past it
+		// the request is answered and counted, not stored.
+		if cb.ReplayOf == nil && !s.perSource.allow(cb.RemoteAddr, cb.ReceivedAt) {
+			return Result{Status: http.StatusTooManyRequests, ContentType: "application/json",
+				Body:    []byte(`{"error":"too many refused requests from this address; retry later","reason":"rate_limited"}`),
+				Outcome: store.OutcomeRejected, Reason: reason, Error: msg}
+		}
 	}
+	if cb.BodySize < len(body) {
+		cb.BodySize = len(body)
+	}
+	if len(body) > limit {
+		body = body[:limit]
+	}
+	cb.BodyTruncated = cb.BodySize > len(body)
 	cb.Body = body
 	cb.Reason, cb.Error, cb.StatusCode = reason, msg, status
 	err := s.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error { return tx.InsertRejected(ctx, cb) })
@@ -448,7 +550,7 @@ func (s *Service) reject(ctx context.Context, cb *store.Callback, body []byte, s
 		b = []byte(`{"error":"not found"}`)
 	}
 	return Result{Status: status, ContentType: "application/json", Body: b, CallbackID: cb.ID,
-		Outcome: store.OutcomeRejected, Reason: reason, Error: msg}
+		Outcome: store.OutcomeRejected, Reason: reason, Error: msg, Stored: err == nil}
 }
 
 func (s *Service) unavailable(err error) Result {
@@ -465,6 +567,9 @@ func (s *Service) Replay(ctx context.Context, id int64) (Result, error) {
 	cb, err := s.Store.Callback(ctx, id)
 	if err != nil {
 		return Result{}, err
+	}
+	if !cb.SecretOK {
+		return Result{}, fmt.Errorf("callback %d did not name a channel and its secret, so it cannot be replayed: %w", id, ErrNotReplayable)
 	}
 	h := http.Header{}
 	for k, vs := range cb.Headers {
@@ -503,4 +608,16 @@ func (s *Service) SendTest(ctx context.Context, channelID string) (Result, error
 	_, rawQuery, _ := strings.Cut(req.URL, "?")
 	return s.Handle(ctx, Inbound{ChannelID: ch.ID, Secret: ch.Secret, Method: req.Method, RawQuery: rawQuery,
 		Header: req.Header, Body: req.Body, RemoteAddr: "console test"}), nil
+}
+
+// recoverPanic logs a panic of a background goroutine with its stack instead
+// of letting it end the process; deferred first in every goroutine the
+// service starts.
+func (s *Service) recoverPanic(what string) {
+	if r := recover(); r != nil {
+		s.log().Error("panic recovered", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		if s.OnPanic != nil {
+			s.OnPanic()
+		}
+	}
 }

@@ -94,7 +94,7 @@ func (e *env) register(providerCallID string, alertID int64) *store.Call {
 
 func (e *env) alert() int64 {
 	e.t.Helper()
-	a := &store.Alert{Title: "disk full", Severity: "critical"}
+	a := &store.Alert{Title: "disk full", Severity: "critical", ChannelID: &e.ch.ID}
 	if err := e.st.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error {
 		return tx.CreateAlert(ctx, a, e.now)
 	}); err != nil {
@@ -462,6 +462,18 @@ func TestInboundCallLinksNewestFiringAlert(t *testing.T) {
 	e := newEnv(t)
 	e.alert()
 	a2 := e.alert()
+	// A caller not on the allow-list is recorded and changes nothing.
+	e.post(`{"call_id":"IN-0","event_type":"status","status":"ringing","direction":"inbound","from":"+15550199"}`)
+	e.post(`{"call_id":"IN-0","event_type":"dtmf","digit":"1"}`)
+	if al, _ := e.st.AlertView(context.Background(), a2); al.State != "firing" {
+		t.Fatalf("an unlisted caller's 1 left the alert %s", al.State)
+	}
+	if _, err := e.st.UpdateChannel(context.Background(), e.ch.ID, func(c *store.Channel) error {
+		c.InboundAllow = []string{"+15550100"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	res := e.post(`{"call_id":"IN-1","event_type":"status","status":"ringing","direction":"inbound","from":"+15550100"}`)
 	if res.Outcome != store.OutcomeAccepted {
 		t.Fatalf("outcome %s", res.Outcome)

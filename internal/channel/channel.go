@@ -48,10 +48,36 @@ type ProviderOverride struct {
 
 // Input creates or changes a channel. Nil fields are left unchanged.
 type Input struct {
-	ID       string             `json:"id"`
-	Name     *string            `json:"name"`
-	DTMFMap  *map[string]string `json:"dtmf_map"`
-	Provider **ProviderOverride `json:"-"`
+	ID      string             `json:"id"`
+	Name    *string            `json:"name"`
+	DTMFMap *map[string]string `json:"dtmf_map"`
+	// InboundAllow replaces the numbers whose inbound calls may act on the
+	// channel's alerts.
+	InboundAllow *[]string          `json:"inbound_allow"`
+	Provider     **ProviderOverride `json:"-"`
+}
+
+// ValidateAllowList normalizes an inbound allow-list; duplicates are dropped.
+func ValidateAllowList(in []string) ([]string, error) {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, s := range in {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		n, err := voice.NormalizeNumber(s)
+		if err != nil {
+			return nil, invalid("inbound_allow: %v", err)
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	if len(out) > 200 {
+		return nil, invalid("inbound_allow: at most 200 numbers")
+	}
+	return out, nil
 }
 
 // NewSecret returns a fresh channel secret.
@@ -130,7 +156,14 @@ func (m *Manager) Create(ctx context.Context, in Input) (*store.Channel, error) 
 			return nil, err
 		}
 	}
-	c := &store.Channel{ID: id, Name: name, Secret: NewSecret(), DTMFMap: dtmf}
+	allow := []string{}
+	if in.InboundAllow != nil {
+		var err error
+		if allow, err = ValidateAllowList(*in.InboundAllow); err != nil {
+			return nil, err
+		}
+	}
+	c := &store.Channel{ID: id, Name: name, Secret: NewSecret(), DTMFMap: dtmf, InboundAllow: allow}
 	if in.Provider != nil {
 		t, cfg, err := m.CheckOverride(*in.Provider, nil)
 		if err != nil {
@@ -153,7 +186,17 @@ func (m *Manager) Update(ctx context.Context, id string, in Input) (*store.Chann
 			return nil, err
 		}
 	}
+	var allow []string
+	if in.InboundAllow != nil {
+		var err error
+		if allow, err = ValidateAllowList(*in.InboundAllow); err != nil {
+			return nil, err
+		}
+	}
 	return m.Store.UpdateChannel(ctx, id, func(c *store.Channel) error {
+		if allow != nil {
+			c.InboundAllow = allow
+		}
 		if in.Name != nil {
 			n := strings.TrimSpace(*in.Name)
 			if n == "" || len(n) > 100 {
@@ -202,6 +245,7 @@ type View struct {
 	CallbackURL            string            `json:"callback_url,omitempty"`
 	PreviousSecretExpires  *time.Time        `json:"previous_secret_expires_at,omitempty"`
 	DTMFMap                map[string]string `json:"dtmf_map"`
+	InboundAllow           []string          `json:"inbound_allow,omitempty"`
 	Provider               *ProviderOverride `json:"provider"`
 	EffectiveProvider      string            `json:"effective_provider,omitempty"`
 	SignatureCheckDisabled bool              `json:"signature_check_disabled"`
@@ -218,6 +262,10 @@ func (m *Manager) ViewOf(c *store.Channel, admin bool, global *store.ProviderSet
 		v.DTMFMap = map[string]string{}
 	}
 	if admin {
+		v.InboundAllow = c.InboundAllow
+		if v.InboundAllow == nil {
+			v.InboundAllow = []string{}
+		}
 		v.Secret = c.Secret
 		v.CallbackURL = callback.CallbackURL(m.PublicURL, c.ID, c.Secret)
 		if c.PrevSecretExpiresAt != nil && m.now().Before(*c.PrevSecretExpiresAt) {

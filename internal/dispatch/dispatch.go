@@ -217,7 +217,7 @@ func (d *Dispatcher) register(ctx context.Context, c *store.Call, ch *store.Chan
 	}
 	return d.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if c.Provider != "" {
-			if existing, err := tx.FindCall(ctx, c.Provider, c.ProviderCallID); err != nil {
+			if existing, err := tx.FindCall(ctx, c.ChannelID, c.Provider, c.ProviderCallID); err != nil {
 				return err
 			} else if existing != nil {
 				return fmt.Errorf("call %s is already registered as call %d: %w", c.ProviderCallID, existing.ID, store.ErrConflict)

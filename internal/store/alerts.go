@@ -22,9 +22,9 @@ func (tx *Tx) CreateAlert(ctx context.Context, a *Alert, now time.Time) error {
 // UpdateCall saves a call changed outside a callback (placing result, poll).
 func (tx *Tx) UpdateCall(ctx context.Context, c *Call) error { return tx.updateCall(ctx, c) }
 
-// FindCall returns the call a provider knows as providerCallID, or nil, inside tx.
-func (tx *Tx) FindCall(ctx context.Context, prov, providerCallID string) (*Call, error) {
-	return tx.findCall(ctx, prov, providerCallID)
+// FindCall returns the channel's call a provider knows as providerCallID, or nil, inside tx.
+func (tx *Tx) FindCall(ctx context.Context, channelID, prov, providerCallID string) (*Call, error) {
+	return tx.findCall(ctx, channelID, prov, providerCallID)
 }
 
 // DueForPoll returns up to limit calls whose next poll time has come.

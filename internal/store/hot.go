@@ -25,8 +25,8 @@ var hotSQL = map[string]string{
 	"release":        "RELEASE SAVEPOINT job",
 	"dedupeInsert":   "INSERT INTO dedupe (key, callback_id) VALUES (?, 0) ON CONFLICT DO NOTHING",
 	"dedupeSet":      "UPDATE dedupe SET callback_id = ? WHERE key = ?",
-	"findCall":       "SELECT " + callColumns + " FROM calls WHERE provider = ? AND provider_call_id = ? LIMIT 1",
-	"insertCallback": "INSERT INTO callbacks (channel_id, provider, method, path, query, content_type, headers, body, body_size, body_truncated, outcome, reason, error, status_code, event_count, replay_of, remote_addr, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+	"findCall":       "SELECT " + callColumns + " FROM calls WHERE channel_id = ? AND provider = ? AND provider_call_id = ? LIMIT 1",
+	"insertCallback": "INSERT INTO callbacks (channel_id, provider, method, path, query, content_type, headers, body, body_size, body_truncated, outcome, reason, error, status_code, event_count, replay_of, remote_addr, secret_ok, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 	"insertEvent":    "INSERT INTO events (callback_id, call_id, channel_id, provider, provider_call_id, event_type, status, digit, action, applied, native, message, seq, occurred_at, received_at, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 	"updateCall":     "UPDATE calls SET status = ?, duration_s = ?, mos = ?, from_number = ?, to_number = ?, next_poll_at = ?, updated_at = ? WHERE id = ?",
 }
@@ -129,7 +129,7 @@ func (tx *Tx) insertCallback(ctx context.Context, cb *Callback) error {
 	}
 	err = tx.hot.stmt("insertCallback").QueryRowContext(ctx, cb.ChannelID, cb.Provider, cb.Method, cb.Path, cb.Query,
 		cb.ContentType, headers, body, cb.BodySize, cb.BodyTruncated, cb.Outcome, cb.Reason, cb.Error, cb.StatusCode,
-		cb.EventCount, replay, cb.RemoteAddr, timeText(cb.ReceivedAt)).Scan(&cb.ID)
+		cb.EventCount, replay, cb.RemoteAddr, cb.SecretOK, timeText(cb.ReceivedAt)).Scan(&cb.ID)
 	if err != nil {
 		return fmt.Errorf("store: insert callback: %w", err)
 	}
@@ -162,12 +162,12 @@ func (tx *Tx) saveCall(ctx context.Context, c *Call) error {
 	return nil
 }
 
-func (tx *Tx) findCall(ctx context.Context, prov, providerCallID string) (*Call, error) {
+func (tx *Tx) findCall(ctx context.Context, channelID, prov, providerCallID string) (*Call, error) {
 	var (
 		c                      Call
 		next, created, updated any
 	)
-	err := tx.hot.stmt("findCall").QueryRowContext(ctx, prov, providerCallID).Scan(&c.ID, &c.ChannelID, &c.AlertID,
+	err := tx.hot.stmt("findCall").QueryRowContext(ctx, channelID, prov, providerCallID).Scan(&c.ID, &c.ChannelID, &c.AlertID,
 		&c.Provider, &c.ProviderCallID, &c.Direction, &c.From, &c.To, &c.Message, &c.Status, &c.DurationS, &c.MOS,
 		&c.PollAttempts, &next, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -71,12 +71,12 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 		if _, ok := calls[e.CallID]; ok {
 			continue
 		}
-		c, err := tx.findCall(ctx, in.Provider, e.CallID)
+		c, err := tx.findCall(ctx, in.Channel.ID, in.Provider, e.CallID)
 		if err != nil {
 			return res, err
 		}
 		if c == nil && e.AltCallID != "" {
-			if c, err = tx.findCall(ctx, in.Provider, e.AltCallID); err != nil {
+			if c, err = tx.findCall(ctx, in.Channel.ID, in.Provider, e.AltCallID); err != nil {
 				return res, err
 			}
 		}
@@ -319,10 +319,14 @@ func (tx *Tx) createInboundCall(ctx context.Context, in Ingest, e voice.Event) (
 	c := &Call{ChannelID: in.Channel.ID, Provider: in.Provider, ProviderCallID: e.CallID,
 		Direction: string(voice.Inbound), From: e.From, To: e.To, Status: string(voice.StatusQueued),
 		CreatedAt: in.Now, UpdatedAt: in.Now}
-	if al, err := NewestFiringAlert(ctx, tx, in.Channel.ID); err != nil {
-		return nil, err
-	} else if al != nil {
-		c.AlertID = &al.ID
+	// Only a caller on the channel's allow-list hears and acts on its alerts
+	// (docs/architecture.md, "Channel isolation").
+	if voice.CallerAllowed(in.Channel.InboundAllow, e.From) {
+		if al, err := NewestFiringAlert(ctx, tx, in.Channel.ID); err != nil {
+			return nil, err
+		} else if al != nil {
+			c.AlertID = &al.ID
+		}
 	}
 	if err := tx.insertCall(ctx, c); err != nil {
 		return nil, err
@@ -356,8 +360,8 @@ func (tx *Tx) RegisterCall(ctx context.Context, c *Call, ch *Channel, now time.T
 		return err
 	}
 	var evs []Event
-	if err := tx.NewSelect().Model(&evs).Where("call_id IS NULL AND provider = ? AND provider_call_id = ?",
-		c.Provider, c.ProviderCallID).Order("id").Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(&evs).Where("call_id IS NULL AND channel_id = ? AND provider = ? AND provider_call_id = ?",
+		c.ChannelID, c.Provider, c.ProviderCallID).Order("id").Scan(ctx); err != nil {
 		return fmt.Errorf("store: find unmatched events: %w", err)
 	}
 	if len(evs) == 0 {

@@ -43,8 +43,11 @@ type Channel struct {
 	DTMFMap             map[string]string `bun:"dtmf_map,type:text"`
 	ProviderType        *string           `bun:"provider_type"`
 	ProviderConfig      map[string]string `bun:"provider_config,type:text"`
-	CreatedAt           time.Time         `bun:"created_at"`
-	UpdatedAt           time.Time         `bun:"updated_at"`
+	// InboundAllow lists the numbers (digits with a leading +) whose inbound
+	// calls may hear and act on the channel's alerts.
+	InboundAllow []string  `bun:"inbound_allow,type:text"`
+	CreatedAt    time.Time `bun:"created_at"`
+	UpdatedAt    time.Time `bun:"updated_at"`
 }
 
 // ProviderSetting is the global provider (one row).
@@ -134,7 +137,10 @@ type Callback struct {
 	EventCount    int                 `bun:"event_count"`
 	ReplayOf      *int64              `bun:"replay_of"`
 	RemoteAddr    string              `bun:"remote_addr"`
-	ReceivedAt    time.Time           `bun:"received_at"`
+	// SecretOK is whether the request named a channel and its secret; only
+	// such callbacks may be replayed.
+	SecretOK   bool      `bun:"secret_ok"`
+	ReceivedAt time.Time `bun:"received_at"`
 }
 
 // Callback outcomes.

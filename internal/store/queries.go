@@ -14,9 +14,10 @@ import (
 
 // Query functions take bun.IDB so they work on the read pool and inside a write transaction.
 
-func findCall(ctx context.Context, db bun.IDB, prov, providerCallID string) (*Call, error) {
+func findCall(ctx context.Context, db bun.IDB, channelID, prov, providerCallID string) (*Call, error) {
 	c := new(Call)
-	err := db.NewSelect().Model(c).Where("provider = ? AND provider_call_id = ?", prov, providerCallID).Limit(1).Scan(ctx)
+	err := db.NewSelect().Model(c).Where("channel_id = ? AND provider = ? AND provider_call_id = ?", channelID, prov, providerCallID).
+		Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -35,22 +36,18 @@ func GetAlert(ctx context.Context, db bun.IDB, id int64) (*Alert, error) {
 	return a, nil
 }
 
-// NewestFiringAlert returns the newest firing alert of the channel, else the
-// newest firing alert of any channel, else nil.
+// NewestFiringAlert returns the newest firing alert of the channel, or nil.
+// Only the channel's own alerts: an inbound caller of one channel never hears
+// or changes another's (docs/architecture.md, "Channel isolation").
 func NewestFiringAlert(ctx context.Context, db bun.IDB, channelID string) (*Alert, error) {
-	for _, byChannel := range []bool{true, false} {
-		a := new(Alert)
-		q := db.NewSelect().Model(a).Where("state = ?", string(voice.AlertFiring)).OrderExpr("id DESC").Limit(1)
-		if byChannel {
-			q = q.Where("channel_id = ?", channelID)
-		}
-		err := q.Scan(ctx)
-		if err == nil {
-			return a, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("store: newest firing alert: %w", err)
-		}
+	a := new(Alert)
+	err := db.NewSelect().Model(a).Where("state = ? AND channel_id = ?", string(voice.AlertFiring), channelID).
+		OrderExpr("id DESC").Limit(1).Scan(ctx)
+	if err == nil {
+		return a, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: newest firing alert: %w", err)
 	}
 	return nil, nil
 }

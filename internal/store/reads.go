@@ -91,9 +91,9 @@ func (s *Store) Calls(ctx context.Context, f ListFilter) (Page[Call], error) {
 // Call returns call id.
 func (s *Store) Call(ctx context.Context, id int64) (*Call, error) { return getCall(ctx, s.db, id) }
 
-// CallByProviderID returns the call a provider knows as providerCallID, or nil.
-func (s *Store) CallByProviderID(ctx context.Context, prov, providerCallID string) (*Call, error) {
-	return findCall(ctx, s.db, prov, providerCallID)
+// CallByProviderID returns the channel's call a provider knows as providerCallID, or nil.
+func (s *Store) CallByProviderID(ctx context.Context, channelID, prov, providerCallID string) (*Call, error) {
+	return findCall(ctx, s.db, channelID, prov, providerCallID)
 }
 
 // CallEvents returns the call's timeline in order.
@@ -304,7 +304,7 @@ func (s *Store) computeStats(ctx context.Context) ([]Stat, error) {
 	err := s.db.NewSelect().TableExpr("calls").
 		ColumnExpr("channel_id, provider, COUNT(*) AS calls").
 		ColumnExpr("SUM(CASE WHEN status IN ('answered', 'completed') THEN 1 ELSE 0 END) AS answered").
-		ColumnExpr("COALESCE(SUM(duration_s), 0) AS total_duration").
+		ColumnExpr("COALESCE(SUM(duration_s), 0.0) AS total_duration").
 		ColumnExpr("AVG(duration_s) AS mean_duration, AVG(mos) AS mean_mos").
 		GroupExpr("channel_id, provider").OrderExpr("channel_id, provider").Scan(ctx, &out)
 	if err != nil {
@@ -316,26 +316,6 @@ func (s *Store) computeStats(ctx context.Context) ([]Stat, error) {
 		}
 	}
 	return out, nil
-}
-
-// PruneFeed deletes all but the newest keep feed rows. The feed is a resume
-// buffer for live clients, not the record (calls, events and callbacks are),
-// so it needs no more history than a disconnected client could miss.
-func (s *Store) PruneFeed(ctx context.Context, keep int64) (int64, error) {
-	last, err := s.LastSeq(ctx)
-	if err != nil || last <= keep {
-		return 0, err
-	}
-	var n int64
-	err = s.Write(ctx, func(ctx context.Context, tx *Tx) error {
-		r, err := tx.NewDelete().Model((*FeedItem)(nil)).Where("seq <= ?", last-keep).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("store: prune feed: %w", err)
-		}
-		n, _ = r.RowsAffected()
-		return nil
-	})
-	return n, err
 }
 
 // Counts are the dashboard's counters, each capped at Cap.

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -348,7 +349,7 @@ func (s *Store) runBatch(batch []*job) {
 			continue
 		}
 		tx := &Tx{Tx: btx, hot: hot}
-		err := j.fn(ctx, tx)
+		err := runJob(ctx, j, tx)
 		if err != nil {
 			if _, rerr := hot.stmt("rollback").ExecContext(ctx); rerr != nil {
 				_ = btx.Rollback()
@@ -389,6 +390,18 @@ func (s *Store) runBatch(batch []*job) {
 	if len(feed) > 0 && s.onCommit != nil {
 		s.onCommit(feed)
 	}
+}
+
+// runJob runs one job's function; a panic in it fails that job alone (its
+// savepoint is rolled back) instead of ending the writer and every caller
+// waiting on it.
+func runJob(ctx context.Context, j *job, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write job panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return j.fn(ctx, tx)
 }
 
 // SetFailCommit makes every commit fail with the error fn returns while fn

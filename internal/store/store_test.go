@@ -76,7 +76,7 @@ func TestHotPathRoundTrip(t *testing.T) {
 	}
 	// And the hot findCall reads what bun wrote.
 	err = st.Write(ctx, func(ctx context.Context, tx *Tx) error {
-		c, err := tx.FindCall(ctx, "generic", "p1")
+		c, err := tx.FindCall(ctx, "c", "generic", "p1")
 		if err != nil || c == nil || c.ID != call.ID || !c.CreatedAt.Equal(now) || c.Status != "completed" {
 			t.Errorf("FindCall = %+v, %v", c, err)
 		}

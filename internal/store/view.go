@@ -118,6 +118,7 @@ type CallbackView struct {
 	StatusCode    int                 `json:"status_code"`
 	EventCount    int                 `json:"event_count"`
 	ReplayOf      *int64              `json:"replay_of,omitempty"`
+	Replayable    bool                `json:"replayable"`
 	ReceivedAt    time.Time           `json:"received_at"`
 	Events        []EventView         `json:"events,omitempty"`
 }
@@ -127,7 +128,7 @@ func (cb *Callback) View(full bool) CallbackView {
 	v := CallbackView{ID: cb.ID, ChannelID: cb.ChannelID, Provider: cb.Provider, Method: cb.Method, Path: cb.Path,
 		Query: cb.Query, ContentType: cb.ContentType, BodySize: cb.BodySize, BodyTruncated: cb.BodyTruncated,
 		Outcome: cb.Outcome, Reason: cb.Reason, Error: cb.Error, StatusCode: cb.StatusCode,
-		EventCount: cb.EventCount, ReplayOf: cb.ReplayOf, ReceivedAt: cb.ReceivedAt}
+		EventCount: cb.EventCount, ReplayOf: cb.ReplayOf, Replayable: cb.SecretOK, ReceivedAt: cb.ReceivedAt}
 	if full {
 		v.Headers = cb.Headers
 		b := string(cb.Body)
