@@ -285,3 +285,9 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestTable checks the Dograh table of docs/providers.md against the
+// fixtures it names.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "dograh", New(provider.Config{}, provider.Deps{}))
+}

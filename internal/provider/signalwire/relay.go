@@ -12,10 +12,13 @@ import (
 	"callhook/internal/voice"
 )
 
-// RELAY event types this adapter reads.
+// RELAY event types this adapter maps; any other event type naming a call
+// is accepted as status unknown (docs/providers.md, SignalWire).
 const (
 	EventCallState   = "calling.call.state"
 	EventCallConnect = "calling.call.connect"
+	EventCallCollect = "calling.call.collect"
+	EventCallDetect  = "calling.call.detect"
 )
 
 // RelayEvent is the envelope of a RELAY/SWML callback (providers.md §2.2).
@@ -26,18 +29,57 @@ type RelayEvent struct {
 	ProjectID    string          `json:"project_id"`
 	SpaceID      string          `json:"space_id"`
 	Params       RelayParams     `json:"params"`
+	// CallID is where SWML callbacks without an event_type (SWAIG and
+	// post-prompt requests) name the call.
+	CallID string `json:"call_id"`
 }
 
-// RelayParams are the params of calling.call.state and calling.call.connect.
+// RelayParams are the params of the RELAY call events: call.state and
+// call.connect, call.collect (result, final, state), call.detect (detect),
+// and the state of the others (play, record, tap, send_digits, dial).
 type RelayParams struct {
-	CallID       string      `json:"call_id"`
-	NodeID       string      `json:"node_id"`
-	CallState    string      `json:"call_state"`
-	ConnectState string      `json:"connect_state"`
-	FailedReason string      `json:"failed_reason"`
-	Direction    string      `json:"direction"`
-	EndReason    string      `json:"end_reason"`
-	Device       RelayDevice `json:"device"`
+	CallID       string        `json:"call_id"`
+	NodeID       string        `json:"node_id"`
+	ControlID    string        `json:"control_id"`
+	CallState    string        `json:"call_state"`
+	ConnectState string        `json:"connect_state"`
+	FailedReason string        `json:"failed_reason"`
+	Direction    string        `json:"direction"`
+	EndReason    string        `json:"end_reason"`
+	Device       RelayDevice   `json:"device"`
+	Result       CollectResult `json:"result"`
+	Final        *bool         `json:"final"`
+	State        string        `json:"state"`
+	DialState    string        `json:"dial_state"`
+	Detect       Detector      `json:"detect"`
+	// Call is the call a calling.call.dial event reports.
+	Call struct {
+		CallID string `json:"call_id"`
+	} `json:"call"`
+}
+
+// CollectResult is the result of a calling.call.collect event: type digit
+// (params.digits, params.terminator), speech (params.text), no_input,
+// no_match, error or start_of_input.
+type CollectResult struct {
+	Type   string `json:"type"`
+	Params struct {
+		Digits     string          `json:"digits"`
+		Terminator string          `json:"terminator"`
+		Text       string          `json:"text"`
+		Confidence json.RawMessage `json:"confidence"`
+	} `json:"params"`
+}
+
+// Detector is the detect object of a calling.call.detect event: type
+// machine (event MACHINE, HUMAN, UNKNOWN, READY, NOT_READY), fax (CED, CNG)
+// or digit (the key), each also finished or error.
+type Detector struct {
+	Type   string `json:"type"`
+	Params struct {
+		Event string          `json:"event"`
+		Beep  json.RawMessage `json:"beep"`
+	} `json:"params"`
 }
 
 // RelayDevice is the phone device of a RELAY call.
@@ -49,8 +91,11 @@ type RelayDevice struct {
 	} `json:"params"`
 }
 
-// ParseRelay turns a calling.call.state or calling.call.connect body into
-// one event. Errors wrap provider.ErrBadPayload.
+// nativeSWML labels a JSON callback that names a call but no event_type.
+const nativeSWML = "swml-callback"
+
+// ParseRelay turns a RELAY/SWML JSON callback into one event. Errors wrap
+// provider.ErrBadPayload: a body that is not a JSON object or names no call.
 func ParseRelay(body []byte) (voice.Event, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
@@ -63,6 +108,12 @@ func ParseRelay(body []byte) (voice.Event, error) {
 	p := ev.Params
 	callID := strings.TrimSpace(p.CallID)
 	if callID == "" {
+		callID = strings.TrimSpace(p.Call.CallID)
+	}
+	if callID == "" {
+		callID = strings.TrimSpace(ev.CallID)
+	}
+	if callID == "" {
 		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing params.call_id")
 	}
 	if len(callID) > 128 {
@@ -71,10 +122,14 @@ func ParseRelay(body []byte) (voice.Event, error) {
 	e := voice.Event{
 		CallID:   callID,
 		Type:     voice.EventStatus,
+		Status:   voice.StatusUnknown,
 		Native:   ev.EventType,
 		Sequence: -1,
 		From:     p.Device.Params.FromNumber,
 		To:       p.Device.Params.ToNumber,
+	}
+	if e.Native == "" {
+		e.Native = nativeSWML
 	}
 	switch strings.ToLower(p.Direction) {
 	case "inbound":
@@ -106,20 +161,88 @@ func ParseRelay(body []byte) (voice.Event, error) {
 			e.Message = "failed_reason=" + p.FailedReason
 			raw["failed_reason"] = p.FailedReason
 		}
+	case EventCallCollect:
+		collect(&e, p)
+		if p.Result.Type != "" {
+			raw["result"] = p.Result.Type
+		}
+	case EventCallDetect:
+		detect(&e, p.Detect)
+		if p.Detect.Type != "" {
+			raw["detect"] = p.Detect.Type + ":" + p.Detect.Params.Event
+		}
 	default:
-		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "unsupported event_type %q, want %s or %s",
-			ev.EventType, EventCallState, EventCallConnect)
+		// Play, record, tap, send_digits, dial and whatever SignalWire adds:
+		// kept, with their state, but they say nothing about the call.
+		for _, kv := range [][2]string{{"state", p.State}, {"dial_state", p.DialState}} {
+			if kv[1] != "" {
+				e.Message = kv[0] + "=" + kv[1]
+				break
+			}
+		}
 	}
 	if t, ok := unixTime(ev.Timestamp); ok {
 		e.OccurredAt = t
 	}
-	for k, s := range map[string]string{"node_id": p.NodeID, "event_channel": ev.EventChannel} {
+	for k, s := range map[string]string{"node_id": p.NodeID, "event_channel": ev.EventChannel, "control_id": p.ControlID} {
 		if s != "" {
 			raw[k] = s
 		}
 	}
 	e.Raw = raw
 	return e, nil
+}
+
+// collect maps a calling.call.collect result (from collect or prompt). The
+// call is answered (collecting needs an answered call); a final digit result
+// is keypad input; speech, no_input, no_match and error end the capture
+// without digits: a dtmf event with an empty digit and the reason in the
+// message. Interim results (final false) and start_of_input are status
+// events, so they never trigger an alert action.
+func collect(e *voice.Event, p RelayParams) {
+	e.Status = voice.StatusAnswered
+	r := p.Result
+	switch {
+	case p.Final != nil && !*p.Final:
+		e.Message = "result=" + r.Type + " final=false"
+	case r.Type == "digit":
+		e.Type, e.Digit = voice.EventDTMF, strings.TrimSpace(r.Params.Digits)
+		if r.Params.Terminator != "" {
+			e.Message = "terminator=" + r.Params.Terminator
+		}
+		if e.Digit == "" {
+			e.Message = strings.TrimSpace("result=digit " + e.Message)
+		}
+	case r.Type == "speech":
+		e.Type = voice.EventDTMF
+		e.Message = "speech=" + strings.TrimSpace(r.Params.Text)
+	case r.Type == "no_input" || r.Type == "no_match" || r.Type == "error":
+		e.Type = voice.EventDTMF
+		e.Message = "result=" + r.Type
+	case r.Type != "":
+		e.Message = "result=" + r.Type
+	case p.State != "":
+		e.Message = "state=" + p.State
+	}
+}
+
+// detect maps a calling.call.detect result. Detection runs on an answered
+// call, so every result is status answered with "type=event" (and
+// beep=true) in the message, except a detected key, which is keypad input.
+func detect(e *voice.Event, d Detector) {
+	if d.Type == "" {
+		return
+	}
+	e.Status = voice.StatusAnswered
+	ev := strings.TrimSpace(d.Params.Event)
+	if d.Type == "digit" && len(ev) == 1 && strings.Contains("0123456789*#", ev) {
+		e.Type, e.Digit = voice.EventDTMF, ev
+		return
+	}
+	e.Message = d.Type + "=" + ev
+	if strings.TrimSpace(string(d.Params.Beep)) == "true" {
+		e.Message += " beep=true"
+	}
 }
 
 // callState maps call_state (and end_reason when ended) to a status.

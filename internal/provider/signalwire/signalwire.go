@@ -7,8 +7,11 @@
 //     status map; SignalWire's extras are added on top: AudioInMos becomes
 //     voice.Event.MOS (and "AudioInMos=4.3" in the message), SipResultCode,
 //     HangupBy and friends go to Raw. Ids are UUIDs; no prefix is checked.
-//   - RELAY/SWML JSON: calling.call.state (call_state_url) and
-//     calling.call.connect (status_url), mapped as providers.md §2.2.
+//   - RELAY/SWML JSON: calling.call.state (call_state_url),
+//     calling.call.connect (status_url), calling.call.collect (collect and
+//     prompt results) and calling.call.detect, mapped as in the SignalWire
+//     table of docs/providers.md; any other event naming a call is accepted
+//     as status unknown.
 //
 // Signatures (§2.3) use the project's Signing Key (config signing_key) and
 // X-SignalWire-Signature, or the X-Twilio-Signature alias. Scheme A is
@@ -45,6 +48,10 @@
 //     disconnected → completed, failed → the failed_reason mapped like an
 //     end_reason (no_answer, busy, else failed).
 //   - SipResultCode goes to the message only when it is not 200.
+//   - Collect and detect results are status answered (they need an answered
+//     call); a final digit result or a detected key is dtmf; speech,
+//     no_input, no_match and error are dtmf with an empty digit and the
+//     reason in the message; interim results are status events.
 //   - The reply to RELAY JSON is 200 {"ok":true}; cXML replies are Twilio's
 //     (empty <Response/> for status, TwiML for gathers).
 package signalwire

@@ -285,7 +285,14 @@ func TestParseCases(t *testing.T) {
 		{"connect disconnected", "application/json", relay(EventCallConnect, `"connect_state":"disconnected"`), want{voice.EventStatus, voice.StatusCompleted, EventCallConnect, ""}, nil},
 		{"connect failed no_answer", "application/json", relay(EventCallConnect, `"connect_state":"failed","failed_reason":"no_answer"`), want{voice.EventStatus, voice.StatusNoAnswer, EventCallConnect, "failed_reason=no_answer"}, nil},
 		{"connect failed other", "application/json", relay(EventCallConnect, `"connect_state":"failed","failed_reason":"hangup"`), want{voice.EventStatus, voice.StatusFailed, EventCallConnect, "failed_reason=hangup"}, nil},
-		{"other event", "application/json", relay("calling.call.play", `"state":"playing"`), want{}, provider.ErrBadPayload},
+		{"other event", "application/json", relay("calling.call.play", `"state":"playing"`), want{voice.EventStatus, voice.StatusUnknown, "calling.call.play", "state=playing"}, nil},
+		{"dial event", "application/json", `{"event_type":"calling.call.dial","params":{"tag":"t","dial_state":"answered","call":{"call_id":"` + id + `","call_state":"answered"}}}`, want{voice.EventStatus, voice.StatusUnknown, "calling.call.dial", "dial_state=answered"}, nil},
+		{"SWML request without event_type", "application/json", `{"app_name":"swml app","call_id":"` + id + `","post_prompt_data":{"raw":"done"}}`, want{voice.EventStatus, voice.StatusUnknown, nativeSWML, ""}, nil},
+		{"collect digit without digits", "application/json", relay(EventCallCollect, `"result":{"type":"digit","params":{"digits":"","terminator":"#"}}`), want{voice.EventDTMF, voice.StatusAnswered, EventCallCollect, "result=digit terminator=#"}, nil},
+		{"collect without result", "application/json", relay(EventCallCollect, `"state":"collecting"`), want{voice.EventStatus, voice.StatusAnswered, EventCallCollect, "state=collecting"}, nil},
+		{"detect without detector", "application/json", relay(EventCallDetect, `"control_id":"x"`), want{voice.EventStatus, voice.StatusUnknown, EventCallDetect, ""}, nil},
+		{"detect digit finished", "application/json", relay(EventCallDetect, `"detect":{"type":"digit","params":{"event":"finished"}}`), want{voice.EventStatus, voice.StatusAnswered, EventCallDetect, "digit=finished"}, nil},
+		{"collect with odd confidence", "application/json", relay(EventCallCollect, `"result":{"type":"speech","params":{"text":"yes","confidence":"high"}}`), want{voice.EventDTMF, voice.StatusAnswered, EventCallCollect, "speech=yes"}, nil},
 		{"missing call_id", "application/json", `{"event_type":"calling.call.state","params":{"call_state":"ringing"}}`, want{}, provider.ErrBadPayload},
 		{"missing call_state", "application/json", relay(EventCallState, `"x":1`), want{}, provider.ErrBadPayload},
 		{"not an object", "application/json", `[1]`, want{}, provider.ErrBadPayload},
@@ -467,6 +474,8 @@ func FuzzParse(f *testing.F) {
 	providertest.FuzzSeeds(f)
 	f.Add([]byte(`{"event_type":"calling.call.connect","params":{"call_id":"x","connect_state":"failed","failed_reason":"error"}}`))
 	f.Add([]byte(`{"event_type":"calling.call.state","timestamp":"1e300","params":{"call_id":"x","call_state":"ended"}}`))
+	f.Add([]byte(`{"event_type":"calling.call.collect","params":{"call_id":"x","final":false,"result":{"type":"digit","params":{"digits":"1"}}}}`))
+	f.Add([]byte(`{"event_type":"calling.call.detect","params":{"call_id":"x","detect":{"type":"machine","params":{"event":"READY","beep":true}}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, ct := range []string{"application/json", "application/x-www-form-urlencoded"} {
 			r := request("POST", cbURL, ct, body, nil)
@@ -502,4 +511,10 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTable checks the SignalWire table of docs/providers.md against the
+// fixtures it names.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "signalwire", New(provider.Config{}, provider.Deps{}))
 }

@@ -21,7 +21,15 @@ const (
 	NativeGather       = "gather"
 	NativeNotification = "call-notification"
 	NativePoll         = "poll"
+
+	nativePartial  = "gather-partial"
+	nativeAMD      = "amd-status-callback"
+	nativeCallback = "callback"
 )
+
+// noInput is the message of a keypad capture that ended without digits
+// (docs/providers.md: empty keypad input is recorded and changes nothing).
+const noInput = "no input"
 
 // StatusMapper turns a native CallStatus value into a normalized status and
 // the event type it implies. Twilio-compatible providers with their own
@@ -63,6 +71,9 @@ var rawKeys = []string{
 	"AccountSid", "ParentCallSid", "AnsweredBy", "MachineDetectionDuration",
 	"CallDuration", "Duration", "SipResponseCode", "ErrorCode", "ErrorMessage",
 	"Digits", "FinishedOnKey", "SpeechResult", "Confidence", "msg",
+	"DialCallStatus", "DialCallSid", "DialCallDuration", "StableSpeechResult", "UnstableSpeechResult",
+	"Stability", "RecordingStatus", "RecordingSid", "StatusCallbackEvent", "StreamEvent", "StreamSid",
+	"TranscriptionStatus", "TranscriptionEvent", "ConferenceSid",
 }
 
 // maxIDLen bounds call ids; real ones are 34 (Twilio) or 36 (UUID) characters.
@@ -70,12 +81,60 @@ const maxIDLen = 128
 
 // IsGather reports whether v is a <Gather> action callback rather than a
 // status callback: it is not from call-progress-events and carries Digits,
-// SpeechResult or msg=Gather End.
+// FinishedOnKey or SpeechResult (even empty: a gather that timed out with
+// actionOnEmptyResult), or msg=Gather End.
 func IsGather(v url.Values) bool {
 	if v.Get("CallbackSource") == "call-progress-events" {
 		return false
 	}
-	return v.Has("Digits") || v.Has("SpeechResult") || v.Get("msg") == "Gather End"
+	return v.Has("Digits") || v.Has("FinishedOnKey") || v.Has("SpeechResult") || v.Get("msg") == "Gather End"
+}
+
+// kind is which of the callbacks Twilio sends to a voice URL a form is.
+type kind int
+
+const (
+	kindStatus  kind = iota // status callback, voice request or <Dial> action: has CallStatus
+	kindGather              // <Gather> action
+	kindPartial             // <Gather partialResultCallback>: interim speech
+	kindAMD                 // asyncAmdStatusCallback: AnsweredBy without CallStatus
+	kindOther               // another Twilio callback on the call (recording, stream, conference, ...)
+)
+
+// nativeOther labels a kindOther callback by the field that names its
+// event, most specific first; the value goes to the message as name=value.
+var nativeOther = []struct{ field, native string }{
+	{"StatusCallbackEvent", ""},
+	{"StreamEvent", ""},
+	{"TranscriptionEvent", ""},
+	{"RecordingStatus", "recording-status-callback"},
+	{"TranscriptionStatus", "transcription-callback"},
+}
+
+// classify tells the kind of a form that has a CallSid. Progress events
+// are always status callbacks; a form with neither CallStatus nor any
+// known marker is a Twilio callback only if it names its account.
+func classify(v url.Values) (kind, bool) {
+	switch {
+	case v.Get("CallbackSource") == "call-progress-events":
+		return kindStatus, true
+	case IsGather(v):
+		return kindGather, true
+	case v.Has("UnstableSpeechResult") || v.Has("StableSpeechResult"):
+		return kindPartial, true
+	case strings.TrimSpace(v.Get("CallStatus")) != "":
+		return kindStatus, true
+	case strings.TrimSpace(v.Get("AnsweredBy")) != "":
+		return kindAMD, true
+	case v.Get("AccountSid") != "":
+		return kindOther, true
+	}
+	for _, o := range nativeOther {
+		if v.Get(o.field) != "" {
+			return kindOther, true
+		}
+	}
+	return 0, false
 }
 
 // ParseForm turns the parameters of a Twilio-format callback (status
@@ -85,18 +144,24 @@ func ParseForm(v url.Values) (voice.Event, error) {
 	return ParseFormWith(v, MapStatus)
 }
 
-// ParseFormWith is ParseForm with another status vocabulary. Errors wrap
-// provider.ErrBadPayload and name the missing or bad field.
+// ParseFormWith is ParseForm with another status vocabulary. Every callback
+// Twilio documents for a voice URL gives one event (docs/providers.md,
+// Twilio): status callbacks, voice requests and <Dial> actions by their
+// CallStatus; <Gather> actions as dtmf (no digits: an empty digit and "no
+// input"); partial speech results and asynchronous AMD results as answered
+// (both only exist on an answered call); any other callback naming the call
+// and the account as status unknown. Errors wrap provider.ErrBadPayload and
+// name the missing or bad field.
 func ParseFormWith(v url.Values, mapStatus StatusMapper) (voice.Event, error) {
 	callSid := strings.TrimSpace(v.Get("CallSid"))
 	if err := checkID("CallSid", callSid); err != nil {
 		return voice.Event{}, err
 	}
-	gather := IsGather(v)
-	callStatus := strings.TrimSpace(v.Get("CallStatus"))
-	if !gather && callStatus == "" {
-		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing CallStatus (and no Digits): not a status or gather callback")
+	k, ok := classify(v)
+	if !ok {
+		return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing CallStatus (and no Digits or AccountSid): not a Twilio callback")
 	}
+	callStatus := strings.TrimSpace(v.Get("CallStatus"))
 	e := voice.Event{
 		CallID:   callSid,
 		Type:     voice.EventStatus,
@@ -109,10 +174,28 @@ func ParseFormWith(v url.Values, mapStatus StatusMapper) (voice.Event, error) {
 	if callStatus != "" {
 		e.Status, e.Type = mapStatus(callStatus)
 	}
-	if gather {
+	var msg []string
+	switch k {
+	case kindGather:
 		e.Type = voice.EventDTMF
 		e.Native = NativeGather
 		e.Digit = strings.TrimSpace(v.Get("Digits"))
+	case kindPartial:
+		e.Type, e.Status, e.Native = voice.EventStatus, voice.StatusAnswered, nativePartial
+	case kindAMD:
+		e.Type, e.Status, e.Native = voice.EventStatus, voice.StatusAnswered, nativeAMD
+	case kindOther:
+		e.Native = nativeCallback
+		for _, o := range nativeOther {
+			if s := strings.TrimSpace(v.Get(o.field)); s != "" {
+				e.Native = o.native
+				if e.Native == "" {
+					e.Native = s
+				}
+				msg = append(msg, o.field+"="+s)
+				break
+			}
+		}
 	}
 	switch d := strings.ToLower(v.Get("Direction")); {
 	case d == "inbound":
@@ -122,8 +205,15 @@ func ParseFormWith(v url.Values, mapStatus StatusMapper) (voice.Event, error) {
 	}
 	if s := strings.TrimSpace(v.Get("SequenceNumber")); s != "" {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-			e.Sequence = n
-			e.IdempotencyKey = callSid + ":" + s
+			switch k {
+			case kindStatus:
+				e.Sequence = n
+				e.IdempotencyKey = callSid + ":" + s
+			case kindPartial:
+				// Partial results number themselves apart from status
+				// callbacks: same CallSid and number, another event.
+				e.IdempotencyKey = callSid + ":partial:" + s
+			}
 		}
 	}
 	// A malformed Timestamp is kept in Raw but does not reject the callback:
@@ -136,14 +226,20 @@ func ParseFormWith(v url.Values, mapStatus StatusMapper) (voice.Event, error) {
 	if d, ok := parseSeconds(v.Get("CallDuration")); ok {
 		e.DurationS = &d
 	}
-	var msg []string
 	if e.Status == voice.StatusCompleted && v.Get("CallDuration") != "" {
 		msg = append(msg, "CallDuration="+v.Get("CallDuration"))
 	}
-	for _, k := range []string{"AnsweredBy", "FinishedOnKey", "SpeechResult", "SipResponseCode", "ErrorCode", "ErrorMessage"} {
-		if s := strings.TrimSpace(v.Get(k)); s != "" {
-			msg = append(msg, k+"="+s)
+	for _, key := range []string{"AnsweredBy", "DialCallStatus", "FinishedOnKey", "SpeechResult",
+		"StableSpeechResult", "UnstableSpeechResult", "SipResponseCode", "ErrorCode", "ErrorMessage"} {
+		// ErrorCode 0 (recording callbacks) means there was no error.
+		if s := strings.TrimSpace(v.Get(key)); s != "" && !(key == "ErrorCode" && s == "0") {
+			msg = append(msg, key+"="+s)
 		}
+	}
+	if k == kindGather && e.Digit == "" && strings.TrimSpace(v.Get("SpeechResult")) == "" {
+		// The gather ended without input (timeout, actionOnEmptyResult);
+		// the reason is recorded, the digit stays empty and maps to nothing.
+		msg = append(msg, noInput)
 	}
 	e.Message = strings.Join(msg, " ")
 	e.Raw = RawValues(v, rawKeys...)

@@ -40,8 +40,13 @@ func TestFixtures(t *testing.T) {
 			if fx.Expected.Message != "" && evs[0].Message != fx.Expected.Message {
 				t.Errorf("message = %q, want %q", evs[0].Message, fx.Expected.Message)
 			}
-			// One changed byte anywhere in the body breaks the signature.
-			r.Body[len(r.Body)-2] ^= 0x01
+			// One changed byte anywhere in the body (the query of a GET)
+			// breaks the signature.
+			if r.Method == http.MethodGet {
+				r.URL = r.URL[:len(r.URL)-2] + string(r.URL[len(r.URL)-2]^0x01) + r.URL[len(r.URL)-1:]
+			} else {
+				r.Body[len(r.Body)-2] ^= 0x01
+			}
 			if err := p.Verify(r); !errors.Is(err, provider.ErrBadSignature) {
 				t.Errorf("Verify with a changed body = %v, want ErrBadSignature", err)
 			}
@@ -107,6 +112,18 @@ func TestParseDetails(t *testing.T) {
 			t.Errorf("raw %v", e.Raw)
 		}
 	})
+	t.Run("partial speech has its own key", func(t *testing.T) {
+		e := parse(t, "gather_partial.form")
+		if e.Sequence != -1 || e.IdempotencyKey != "CA0a1b2c3d4e5f60718293a4b5c6d7e8f9:partial:2" {
+			t.Errorf("sequence %d key %q", e.Sequence, e.IdempotencyKey)
+		}
+	})
+	t.Run("child leg", func(t *testing.T) {
+		e := parse(t, "status_child_ringing.form")
+		if e.AltCallID != "" || e.Raw["ParentCallSid"] != "CA0a1b2c3d4e5f60718293a4b5c6d7e8f9" || e.Direction != voice.Outbound {
+			t.Errorf("alt %q raw %v direction %q", e.AltCallID, e.Raw, e.Direction)
+		}
+	})
 	t.Run("notification", func(t *testing.T) {
 		e := parse(t, "call_notification.json")
 		if e.Notify != "bob" || e.IdempotencyKey != "WB0123456789abcdef0123456789abcdef" || e.Direction != voice.Inbound {
@@ -162,7 +179,13 @@ func TestParseCases(t *testing.T) {
 		{name: "charset suffix", ct: "application/x-www-form-urlencoded; charset=UTF-8", body: form("CallSid", sid, "CallStatus", "ringing"), want: want{voice.EventStatus, voice.StatusRinging, "", NativeStatus, ""}},
 		{name: "GET status", method: http.MethodGet, query: form("CallSid", sid, "CallStatus", "completed", "CallDuration", "7"), want: want{voice.EventStatus, voice.StatusCompleted, "", NativeStatus, "CallDuration=7"}},
 		{name: "GET gather", method: http.MethodGet, query: form("CallSid", sid, "CallStatus", "in-progress", "Digits", "2"), want: want{voice.EventDTMF, voice.StatusAnswered, "2", NativeGather, ""}},
-		{name: "gather timeout", body: form("CallSid", sid, "CallStatus", "in-progress", "Digits", "", "FinishedOnKey", "", "msg", "Gather End"), want: want{voice.EventDTMF, voice.StatusAnswered, "", NativeGather, ""}},
+		{name: "gather timeout", body: form("CallSid", sid, "CallStatus", "in-progress", "Digits", "", "FinishedOnKey", "", "msg", "Gather End"), want: want{voice.EventDTMF, voice.StatusAnswered, "", NativeGather, noInput}},
+		{name: "gather timeout without Digits", body: form("CallSid", sid, "CallStatus", "in-progress", "FinishedOnKey", ""), want: want{voice.EventDTMF, voice.StatusAnswered, "", NativeGather, noInput}},
+		{name: "async AMD", body: form("CallSid", sid, "AccountSid", "AC1", "AnsweredBy", "machine_end_silence"), want: want{voice.EventStatus, voice.StatusAnswered, "", nativeAMD, "AnsweredBy=machine_end_silence"}},
+		{name: "partial speech", body: form("CallSid", sid, "UnstableSpeechResult", "ack"), want: want{voice.EventStatus, voice.StatusAnswered, "", nativePartial, "UnstableSpeechResult=ack"}},
+		{name: "unknown callback with account", body: form("CallSid", sid, "AccountSid", "AC1"), want: want{voice.EventStatus, voice.StatusUnknown, "", nativeCallback, ""}},
+		{name: "transcription callback", body: form("CallSid", sid, "TranscriptionStatus", "completed"), want: want{voice.EventStatus, voice.StatusUnknown, "", "transcription-callback", "TranscriptionStatus=completed"}},
+		{name: "recording without error", body: form("CallSid", sid, "AccountSid", "AC1", "RecordingStatus", "absent", "ErrorCode", "0"), want: want{voice.EventStatus, voice.StatusUnknown, "", "recording-status-callback", "RecordingStatus=absent"}},
 		{name: "gather no CallStatus", body: form("CallSid", sid, "Digits", "1#"), want: want{voice.EventDTMF, voice.StatusUnknown, "1#", NativeGather, ""}},
 		{name: "digits on a progress event stay status", body: form("CallSid", sid, "CallStatus", "ringing", "CallbackSource", "call-progress-events", "Digits", "1"), want: want{voice.EventStatus, voice.StatusRinging, "", NativeStatus, ""}},
 		{name: "speech gather", body: form("CallSid", sid, "CallStatus", "in-progress", "SpeechResult", "yes"), want: want{voice.EventDTMF, voice.StatusAnswered, "", NativeGather, "SpeechResult=yes"}},
@@ -171,7 +194,7 @@ func TestParseCases(t *testing.T) {
 		{name: "notification other type", ct: "application/json", body: `{"twi_call_sid":"CA1","twi_message_type":"twilio.voice.other"}`, want: want{voice.EventStatus, voice.StatusUnknown, "", NativeNotification, ""}},
 		{name: "missing CallSid", body: form("CallStatus", "ringing"), err: provider.ErrBadPayload, errHas: "CallSid"},
 		{name: "empty body", body: "", err: provider.ErrBadPayload, errHas: "CallSid"},
-		{name: "missing CallStatus", body: form("CallSid", sid), err: provider.ErrBadPayload, errHas: "CallStatus"},
+		{name: "missing CallStatus and AccountSid", body: form("CallSid", sid), err: provider.ErrBadPayload, errHas: "CallStatus"},
 		{name: "bad form", body: "CallSid=%zz", err: provider.ErrBadPayload},
 		{name: "control characters in CallSid", body: form("CallSid", "CA\x00", "CallStatus", "ringing"), err: provider.ErrBadPayload, errHas: "CallSid"},
 		{name: "oversized CallSid", body: form("CallSid", strings.Repeat("C", 200), "CallStatus", "ringing"), err: provider.ErrBadPayload, errHas: "CallSid"},
@@ -280,4 +303,10 @@ func TestAnsweringMachineInMessage(t *testing.T) {
 	if e.Status != voice.StatusAnswered || e.Message != "AnsweredBy=machine_start" {
 		t.Errorf("got status %s message %q", e.Status, e.Message)
 	}
+}
+
+// TestTable checks the Twilio table of docs/providers.md against the
+// fixtures it names.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "twilio", New(provider.Config{}, provider.Deps{}))
 }

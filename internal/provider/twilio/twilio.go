@@ -42,7 +42,12 @@
 //     The reply is 200 when out.Delivered, else 404, also for duplicates.
 //   - CallStatus initiated and queued both map to queued.
 //   - A gather with no Digits (timeout) is still a dtmf event with an empty
-//     digit, so the reply re-prompts; without CallStatus its status is unknown.
+//     digit and message "no input", so the reply re-prompts; without
+//     CallStatus its status is unknown.
+//   - The asynchronous AMD result and partial speech results are status
+//     answered; other callbacks naming the call and account (recording,
+//     stream, conference) are status unknown, never rejected. The whole
+//     vocabulary is the Twilio table of docs/providers.md.
 //   - ErrorCode, ErrorMessage and SipResponseCode are copied to the message
 //     when present but never change the event type: a Twilio "failed" is a
 //     status event.

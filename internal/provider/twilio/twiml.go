@@ -190,9 +190,14 @@ func alreadyText(state voice.AlertState, a voice.Action) string {
 
 // IsInboundVoiceRequest reports whether v is Twilio asking what to do with
 // an incoming call: no call-progress CallbackSource (status callbacks always
-// carry one), Direction inbound, and the call not yet over.
+// carry one), Direction inbound, and the call not yet over. The callbacks
+// that only report something (partial speech, an asynchronous AMD result, a
+// recording) are not: Twilio ignores their reply, so they get the empty one.
 func IsInboundVoiceRequest(v url.Values) bool {
 	if v.Get("CallbackSource") != "" || !strings.EqualFold(v.Get("Direction"), "inbound") {
+		return false
+	}
+	if k, ok := classify(v); ok && k != kindStatus {
 		return false
 	}
 	switch strings.ToLower(v.Get("CallStatus")) {

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"callhook/internal/provider"
+	"callhook/internal/provider/providertest"
 	"callhook/internal/provider/twilio/twimltest"
 	"callhook/internal/voice"
 )
@@ -100,6 +102,50 @@ func TestStatusReply(t *testing.T) {
 	}
 }
 
+// TestFixtureReplies checks that every documented callback is answered as
+// Twilio expects: TwiML with a <Gather> for gather actions and inbound voice
+// requests, an empty <Response/> for everything else, never an error.
+func TestFixtureReplies(t *testing.T) {
+	p := New(nil, provider.Deps{})
+	for _, fx := range providertest.Load(t).Fixtures {
+		if fx.ContentType == "application/json" {
+			continue // notifications: TestNotificationReply
+		}
+		r := fx.Request(time.Now())
+		evs, err := p.Parse(r)
+		if err != nil {
+			t.Fatalf("%s: %v", fx.File, err)
+		}
+		out := provider.Outcome{Events: []provider.Applied{{Event: evs[0]}}, Alert: &provider.AlertInfo{ID: 1, Title: "Disk full", State: voice.AlertFiring}}
+		rep := p.Reply(r, out)
+		if rep.Status != http.StatusOK {
+			t.Errorf("%s: reply status %d", fx.File, rep.Status)
+		}
+		d := twimltest.Parse(t, rep)
+		shape := twimltest.Shape(d.Verbs)
+		switch {
+		case fx.Expected.Action == NativeGather:
+			if shape != "Say Gather(Say) Say" {
+				t.Errorf("%s: gather reply %s", fx.File, shape)
+			}
+		case fx.File == "voice_inbound.form":
+			if shape != "Gather(Say) Say" {
+				t.Errorf("%s: voice reply %s", fx.File, shape)
+			}
+		case fx.File == "dial_action_busy.form":
+			// A <Dial> action on an inbound call is a voice request too: the
+			// caller hears the alert and may press a key.
+			if shape != "Gather(Say) Say" {
+				t.Errorf("%s: dial action reply %s", fx.File, shape)
+			}
+		default:
+			if len(d.Verbs) != 0 {
+				t.Errorf("%s: reply has verbs %s", fx.File, shape)
+			}
+		}
+	}
+}
+
 func TestNotificationReply(t *testing.T) {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
@@ -148,6 +194,8 @@ func TestIsInboundVoiceRequest(t *testing.T) {
 		{url.Values{"CallSid": {"CA1"}, "Direction": {"inbound"}, "CallStatus": {"ringing"}, "CallbackSource": {"call-progress-events"}}, false},
 		{url.Values{"CallSid": {"CA1"}, "Direction": {"outbound-api"}, "CallStatus": {"in-progress"}}, false},
 		{url.Values{"CallSid": {"CA1"}, "Direction": {"inbound"}, "CallStatus": {"completed"}}, false},
+		{url.Values{"CallSid": {"CA1"}, "Direction": {"inbound"}, "UnstableSpeechResult": {"ack"}}, false},
+		{url.Values{"CallSid": {"CA1"}, "Direction": {"inbound"}, "AnsweredBy": {"human"}}, false},
 	}
 	for _, tt := range tests {
 		if got := IsInboundVoiceRequest(tt.v); got != tt.want {
