@@ -194,7 +194,7 @@ func direction(s string) voice.Direction {
 	return ""
 }
 
-// hangupStatus maps a hangup_cause to a terminal status (providers.md §6.1).
+// hangupStatus maps a hangup_cause to a terminal status (docs/providers.md, Telnyx).
 func hangupStatus(cause string) voice.Status {
 	switch cause {
 	case "user_busy", "busy":

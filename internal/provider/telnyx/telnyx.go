@@ -2,7 +2,7 @@
 //
 // # Callbacks
 //
-// Telnyx posts one JSON envelope per event (providers.md §6.1):
+// Telnyx posts one JSON envelope per event (docs/providers.md, Telnyx):
 //
 //	{"data":{"record_type":"event","event_type":"call.hangup","id":"<uuid>",
 //	  "occurred_at":"<RFC 3339>","payload":{"call_control_id":"v3:…",…}},
@@ -32,7 +32,8 @@
 // docs/providers.md holds the same map as a table of real-format examples
 // that the tests check against this parser.
 //
-// Judgement calls (providers.md leaves them open):
+// Judgement calls (where Telnyx's docs leave the mapping open; docs/providers.md
+// lists the same choices):
 //
 //   - Event names are lower-cased, and in a name without any dot "_" becomes
 //     ".", so the "streaming_started" spelling Telnyx sometimes sends is stored
@@ -71,7 +72,7 @@
 //
 // # Signature
 //
-// Telnyx signs "timestamp|body" with Ed25519 (providers.md §6.2). Verify reads
+// Telnyx signs "timestamp|body" with Ed25519 (docs/providers.md, Telnyx). Verify reads
 // the base64 signature from telnyx-signature-ed25519 and Unix seconds from
 // telnyx-timestamp, verifies with the configured base64 public_key and only
 // then checks the timestamp against provider.TimestampWindow, using

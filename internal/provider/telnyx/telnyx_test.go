@@ -389,3 +389,9 @@ func TestSampleCallback(t *testing.T) {
 		t.Errorf("unsigned sample with a key configured: %v", err)
 	}
 }
+
+// TestTable checks the Telnyx table of docs/providers.md against the parser:
+// one signed fixture per documented event.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "telnyx", fixtureProvider(t, providertest.Load(t)))
+}
