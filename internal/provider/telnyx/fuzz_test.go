@@ -13,6 +13,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"data":{"event_type":"call.gather.ended","payload":{"call_control_id":"c","digits":123,"call_quality_stats":{"inbound":{"mos":"4.1"}}}}}`))
 	f.Add([]byte(`{"data":{"event_type":"streaming_started","payload":{"call_control_id":"c","start_time":"2025-01-14T10:15:02Z","end_time":"2025-01-14T10:16:02Z"}}}`))
 	f.Add([]byte(`{"data":null}`))
+	f.Add([]byte(`{"data":{"event_type":"call.ai_gather.ended","payload":{"call_control_id":"c","status":{"a":1},"result":[2],"digits":null}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")

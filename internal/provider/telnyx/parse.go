@@ -23,26 +23,31 @@ type envelope struct {
 }
 
 // payload holds the fields of data.payload callhook reads. Scalars are text
-// so that a number where the docs promise a string does not reject a callback.
+// so that a number where the docs promise a string does not reject a callback;
+// every field but call_control_id is optText, so that an event family reusing
+// a name for an object (a "result" or "status" that is not a scalar) is still
+// stored instead of refused.
 type payload struct {
 	CallControlID    text            `json:"call_control_id"`
-	CallLegID        text            `json:"call_leg_id"`
-	CallSessionID    text            `json:"call_session_id"`
-	ConnectionID     text            `json:"connection_id"`
-	ClientState      text            `json:"client_state"`
-	From             text            `json:"from"`
-	To               text            `json:"to"`
-	Direction        text            `json:"direction"`
-	State            text            `json:"state"`
-	StartTime        text            `json:"start_time"`
-	EndTime          text            `json:"end_time"`
-	HangupCause      text            `json:"hangup_cause"`
-	HangupSource     text            `json:"hangup_source"`
-	SIPHangupCause   text            `json:"sip_hangup_cause"`
-	Digit            text            `json:"digit"`
-	Digits           text            `json:"digits"`
-	Status           text            `json:"status"`
-	Result           text            `json:"result"`
+	CallLegID        optText         `json:"call_leg_id"`
+	CallSessionID    optText         `json:"call_session_id"`
+	ConnectionID     optText         `json:"connection_id"`
+	ClientState      optText         `json:"client_state"`
+	From             optText         `json:"from"`
+	To               optText         `json:"to"`
+	Direction        optText         `json:"direction"`
+	State            optText         `json:"state"`
+	StartTime        optText         `json:"start_time"`
+	EndTime          optText         `json:"end_time"`
+	HangupCause      optText         `json:"hangup_cause"`
+	HangupSource     optText         `json:"hangup_source"`
+	SIPHangupCause   optText         `json:"sip_hangup_cause"`
+	Digit            optText         `json:"digit"`
+	Digits           optText         `json:"digits"`
+	Status           optText         `json:"status"`
+	Result           optText         `json:"result"`
+	Reason           optText         `json:"reason"`
+	FailureReason    optText         `json:"failure_reason"`
 	CallQualityStats json.RawMessage `json:"call_quality_stats"`
 }
 
@@ -126,29 +131,57 @@ func Parse(r *provider.Request) (voice.Event, error) {
 			e.Message = strings.TrimSpace(e.Message + " sip_hangup_cause=" + sip)
 		}
 	case "call.dtmf.received":
-		e.Digit = strings.TrimSpace(string(pl.Digit))
-		if e.Digit == "" {
-			return voice.Event{}, provider.Errorf(provider.ErrBadPayload, "missing data.payload.digit")
-		}
 		e.Type = voice.EventDTMF
 		e.Status = voice.StatusAnswered
-	case "call.gather.ended":
-		e.Message = string(pl.Status)
-		if d := strings.TrimSpace(string(pl.Digits)); d != "" {
-			e.Type = voice.EventDTMF
-			e.Digit = d
-			e.Status = voice.StatusAnswered
+		e.Digit = strings.TrimSpace(string(pl.Digit))
+		if e.Digit == "" {
+			// Recorded like any keypad input without digits (docs/providers.md):
+			// refusing it would only make Telnyx retry a callback that cannot improve.
+			e.Message = "no digit"
 		}
-	case "call.machine.detection.ended", "call.machine.premium.detection.ended":
-		e.Message = string(pl.Result)
+	case "call.gather.ended":
+		// With or without digits: a gather that ended empty (timeout,
+		// call_hangup, cancelled …) is a dtmf event with an empty digit, so
+		// every adapter records empty keypad input the same way.
+		e.Type = voice.EventDTMF
+		e.Status = voice.StatusAnswered
+		e.Digit = strings.TrimSpace(string(pl.Digits))
+		e.Message = strings.TrimSpace(string(pl.Status))
+	case "call.machine.detection.ended", "call.machine.premium.detection.ended",
+		"call.machine.greeting.ended", "call.machine.premium.greeting.ended":
+		// Detection only runs on an answered call; the result (human,
+		// machine, not_sure, beep_detected …) is kept in Message, as Vonage's
+		// human/machine statuses are.
+		e.Status = voice.StatusAnswered
+		e.Message = strings.TrimSpace(string(pl.Result))
+	default:
+		// Events that do not move the call (playback, speak, recording,
+		// streaming, conference …) keep how they ended, when they say.
+		e.Message = firstText(pl.Result, pl.Status, pl.Reason, pl.FailureReason)
 	}
 	return e, nil
 }
 
+// firstText returns the first non-empty value, trimmed.
+func firstText(vs ...optText) string {
+	for _, v := range vs {
+		if s := strings.TrimSpace(string(v)); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 // normalizeEventType lower-cases an event type and turns the underscore
-// spelling Telnyx sometimes uses (streaming_started) into dots.
+// spelling Telnyx sometimes uses (streaming_started) into dots. Only names
+// without any dot are respelled: underscores inside dotted names are part of
+// the name (call.ai_gather.ended, call.ai_gather.partial_results).
 func normalizeEventType(s string) string {
-	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", ".")
+	s = strings.ToLower(strings.TrimSpace(s))
+	if !strings.Contains(s, ".") {
+		s = strings.ReplaceAll(s, "_", ".")
+	}
+	return s
 }
 
 func direction(s string) voice.Direction {
@@ -161,7 +194,7 @@ func direction(s string) voice.Direction {
 	return ""
 }
 
-// hangupStatus maps a hangup_cause to a terminal status (providers.md §6.1).
+// hangupStatus maps a hangup_cause to a terminal status (docs/providers.md, Telnyx).
 func hangupStatus(cause string) voice.Status {
 	switch cause {
 	case "user_busy", "busy":
@@ -180,7 +213,7 @@ func hangupStatus(cause string) voice.Status {
 // rawValues keeps the payload values worth showing beside the raw body.
 func rawValues(pl payload) map[string]string {
 	m := map[string]string{}
-	add := func(k string, v text) {
+	add := func(k string, v optText) {
 		if s := strings.TrimSpace(string(v)); s != "" {
 			m[k] = s
 		}
@@ -196,6 +229,8 @@ func rawValues(pl payload) map[string]string {
 	add("sip_hangup_cause", pl.SIPHangupCause)
 	add("status", pl.Status)
 	add("result", pl.Result)
+	add("reason", pl.Reason)
+	add("failure_reason", pl.FailureReason)
 	if len(m) == 0 {
 		return nil
 	}
@@ -248,3 +283,18 @@ func mos(raw json.RawMessage) *float64 {
 
 // text is a JSON scalar read as text (provider.JSONText).
 type text = provider.JSONText
+
+// optText is a payload field callhook only shows or maps: a scalar read as
+// text, anything else (object, array) read as empty.
+type optText string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *optText) UnmarshalJSON(b []byte) error {
+	var v text
+	if err := v.UnmarshalJSON(b); err != nil {
+		*t = ""
+		return nil
+	}
+	*t = optText(v)
+	return nil
+}

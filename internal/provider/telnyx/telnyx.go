@@ -2,7 +2,7 @@
 //
 // # Callbacks
 //
-// Telnyx posts one JSON envelope per event (providers.md §6.1):
+// Telnyx posts one JSON envelope per event (docs/providers.md, Telnyx):
 //
 //	{"data":{"record_type":"event","event_type":"call.hangup","id":"<uuid>",
 //	  "occurred_at":"<RFC 3339>","payload":{"call_control_id":"v3:…",…}},
@@ -21,24 +21,44 @@
 //	                      originator_cancel → cancelled; call_rejected, not_found,
 //	                      unallocated_number → failed
 //	call.dtmf.received    dtmf, one digit per event
-//	call.gather.ended     dtmf with the collected digits, Message = gather status
-//	anything else         status unknown (machine detection, playback, speak, streaming …)
+//	call.gather.ended     dtmf with the collected digits (empty when the gather
+//	                      ended without any), Message = gather status
+//	call.machine.*.ended  answered, Message = the detection or greeting result
+//	                      (machine detection, premium detection and both greeting events)
+//	anything else         status unknown, Message = the payload's result, status,
+//	                      reason or failure_reason when it has one (playback, speak,
+//	                      recording, streaming, conference …)
 //
-// Judgement calls (providers.md leaves them open):
+// docs/providers.md holds the same map as a table of real-format examples
+// that the tests check against this parser.
 //
-//   - Event names are lower-cased and "_" becomes "." before mapping, so the
-//     "streaming_started" spelling Telnyx sometimes sends is stored as
-//     "streaming.started".
+// Judgement calls (where Telnyx's docs leave the mapping open; docs/providers.md
+// lists the same choices):
+//
+//   - Event names are lower-cased, and in a name without any dot "_" becomes
+//     ".", so the "streaming_started" spelling Telnyx sometimes sends is stored
+//     as "streaming.started" while call.ai_gather.ended keeps its underscore.
 //   - A call.hangup with a cause not in the table maps to completed: the call
 //     is over whatever the cause, and this is what Dograh does too. Message is
 //     the hangup_cause followed by " sip_hangup_cause=NNN" when Telnyx gives a
 //     SIP code other than 200 or "unspecified", e.g. "user_busy
 //     sip_hangup_cause=486" but plain "normal_clearing".
 //     hangup_source and sip_hangup_cause are also kept in Event.Raw.
-//   - DTMF events (call.dtmf.received, call.gather.ended with digits) carry
-//     status answered: keys can only be pressed on an answered call. A
-//     call.gather.ended without digits (timeout, call_hangup, cancelled …) is a
-//     status event with status unknown and the gather status as Message.
+//   - DTMF events carry status answered: keys can only be pressed on an
+//     answered call. A call.gather.ended without digits (timeout, call_hangup,
+//     cancelled, cancelled_amd …) is a dtmf event with an empty digit and the
+//     gather status as Message, the way every adapter records empty keypad
+//     input; it maps to no action. A call.dtmf.received without a digit is
+//     recorded the same way with Message "no digit" rather than refused.
+//   - Answering-machine events carry status answered (detection only runs
+//     once the call is picked up) with the result in Message, like Vonage's
+//     human and machine statuses.
+//   - A well-formed webhook with an event type not listed above is stored as
+//     status unknown and answered 200 like any other; only a body that is
+//     not a Call Control webhook (no data, no event_type, no
+//     call_control_id) is refused. Payload fields other than
+//     call_control_id that are not scalars are read as empty instead of
+//     rejecting the webhook.
 //   - DurationS is end_time − start_time, set only when the payload has both
 //     (Telnyx's call.hangup usually carries only start_time; start_time is when
 //     the call was initiated, so the duration includes ringing).
@@ -52,7 +72,7 @@
 //
 // # Signature
 //
-// Telnyx signs "timestamp|body" with Ed25519 (providers.md §6.2). Verify reads
+// Telnyx signs "timestamp|body" with Ed25519 (docs/providers.md, Telnyx). Verify reads
 // the base64 signature from telnyx-signature-ed25519 and Unix seconds from
 // telnyx-timestamp, verifies with the configured base64 public_key and only
 // then checks the timestamp against provider.TimestampWindow, using

@@ -151,9 +151,16 @@ func TestParseEvents(t *testing.T) {
 		{"dtmf digit as number", body("call.dtmf.received", `,"digit":7`), voice.EventDTMF, voice.StatusAnswered, "7", "call.dtmf.received", "", ""},
 		{"gather ended valid", body("call.gather.ended", `,"digits":"787","status":"valid"`), voice.EventDTMF, voice.StatusAnswered, "787", "call.gather.ended", "valid", ""},
 		{"gather ended invalid keeps digits", body("call.gather.ended", `,"digits":"9","status":"invalid"`), voice.EventDTMF, voice.StatusAnswered, "9", "call.gather.ended", "invalid", ""},
-		{"gather ended timeout", body("call.gather.ended", `,"digits":"","status":"timeout"`), voice.EventStatus, voice.StatusUnknown, "", "call.gather.ended", "timeout", ""},
-		{"machine detection", body("call.machine.detection.ended", `,"result":"human"`), voice.EventStatus, voice.StatusUnknown, "", "call.machine.detection.ended", "human", ""},
+		{"gather ended timeout", body("call.gather.ended", `,"digits":"","status":"timeout"`), voice.EventDTMF, voice.StatusAnswered, "", "call.gather.ended", "timeout", ""},
+		{"gather ended without digits field", body("call.gather.ended", `,"status":"call_hangup"`), voice.EventDTMF, voice.StatusAnswered, "", "call.gather.ended", "call_hangup", ""},
+		{"dtmf without digit", body("call.dtmf.received", ``), voice.EventDTMF, voice.StatusAnswered, "", "call.dtmf.received", "no digit", ""},
+		{"machine detection", body("call.machine.detection.ended", `,"result":"human"`), voice.EventStatus, voice.StatusAnswered, "", "call.machine.detection.ended", "human", ""},
+		{"premium greeting", body("call.machine.premium.greeting.ended", `,"result":"beep_detected"`), voice.EventStatus, voice.StatusAnswered, "", "call.machine.premium.greeting.ended", "beep_detected", ""},
 		{"playback", body("call.playback.started", ``), voice.EventStatus, voice.StatusUnknown, "", "call.playback.started", "", ""},
+		{"playback ended keeps status", body("call.playback.ended", `,"status":"file_not_found"`), voice.EventStatus, voice.StatusUnknown, "", "call.playback.ended", "file_not_found", ""},
+		{"streaming failed keeps failure_reason", body("streaming.failed", `,"failure_reason":"connection_failed"`), voice.EventStatus, voice.StatusUnknown, "", "streaming.failed", "connection_failed", ""},
+		{"object where a scalar is documented", body("call.ai_gather.ended", `,"status":{"x":1},"result":[1]`), voice.EventStatus, voice.StatusUnknown, "", "call.ai_gather.ended", "", ""},
+		{"unknown future event", body("call.something.new", ``), voice.EventStatus, voice.StatusUnknown, "", "call.something.new", "", ""},
 		{"streaming underscore", body("streaming_started", ``), voice.EventStatus, voice.StatusUnknown, "", "streaming.started", "", ""},
 		{"streaming dotted", body("streaming.stopped", ``), voice.EventStatus, voice.StatusUnknown, "", "streaming.stopped", "", ""},
 		{"upper case event", body("Call.Answered", ``), voice.EventStatus, voice.StatusAnswered, "", "call.answered", "", ""},
@@ -242,7 +249,6 @@ func TestParseErrors(t *testing.T) {
 		{"no call_control_id", "application/json", `{"data":{"event_type":"call.answered","payload":{"call_leg_id":"l"}}}`, provider.ErrBadPayload, "data.payload.call_control_id"},
 		{"payload not object", "application/json", `{"data":{"event_type":"call.answered","payload":"x"}}`, provider.ErrBadPayload, "data.payload"},
 		{"call_control_id object", "application/json", `{"data":{"event_type":"call.answered","payload":{"call_control_id":{}}}}`, provider.ErrBadPayload, "data.payload"},
-		{"dtmf without digit", "application/json", string(body("call.dtmf.received", ``)), provider.ErrBadPayload, "digit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,4 +388,10 @@ func TestSampleCallback(t *testing.T) {
 	if err := keyed.Verify(r); !errors.Is(err, provider.ErrBadSignature) {
 		t.Errorf("unsigned sample with a key configured: %v", err)
 	}
+}
+
+// TestTable checks the Telnyx table of docs/providers.md against the parser:
+// one signed fixture per documented event.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "telnyx", fixtureProvider(t, providertest.Load(t)))
 }

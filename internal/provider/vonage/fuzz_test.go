@@ -19,6 +19,8 @@ func FuzzParse(f *testing.F) {
 	providertest.FuzzSeeds(f)
 	f.Add([]byte(`{"uuid":"x","dtmf":"42","timed_out":true}`))
 	f.Add([]byte(`uuid=x&dtmf.digits=1&status=completed&duration=NaN`))
+	f.Add([]byte(`{"uuid":"x","dtmf":{"digit":5},"speech":{"timeout_reason":["x"],"error":null}}`))
+	f.Add([]byte(`uuid=x&dtmf.timed_out=true&speech.timeout_reason=start_timeout`))
 	p := New(provider.Config{}, provider.Deps{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		reqs := []*provider.Request{

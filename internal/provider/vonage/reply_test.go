@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"callhook/internal/provider"
+	"callhook/internal/provider/providertest"
 	"callhook/internal/voice"
 )
 
@@ -118,6 +119,33 @@ func TestMaxDigits(t *testing.T) {
 		}
 		if len(got) != 2 || got[1].DTMF == nil || got[1].DTMF.MaxDigits != want {
 			t.Errorf("MaxDigits %d: ncco %+v, want input maxDigits %d", maxDigits, got, want)
+		}
+	}
+}
+
+// TestReplyForFixtures checks the reply to every documented event: {} for
+// events that are not input, and for input without digits a goodbye NCCO
+// rather than a re-prompt.
+func TestReplyForFixtures(t *testing.T) {
+	m := providertest.Load(t)
+	p := fixtureProvider(t, m)
+	for _, fx := range m.Fixtures {
+		r := fx.Request(fixtureNow)
+		evs, err := p.Parse(r)
+		if err != nil {
+			t.Fatalf("%s: %v", fx.File, err)
+		}
+		out := provider.Outcome{Events: []provider.Applied{{Event: evs[0], Matched: true}}, Prompt: prompt}
+		got := p.Reply(r, out)
+		want := "{}"
+		switch {
+		case evs[0].Type == voice.EventDTMF && evs[0].Digit == "":
+			want = `[{"action":"talk","text":"No input was received. Goodbye."}]`
+		case evs[0].Type == voice.EventDTMF:
+			continue // digits that map to nothing re-prompt; TestReply covers it
+		}
+		if got.Status != http.StatusOK || string(got.Body) != want {
+			t.Errorf("%s: reply = %d %s, want 200 %s", fx.File, got.Status, got.Body, want)
 		}
 	}
 }

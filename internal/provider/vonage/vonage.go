@@ -10,14 +10,20 @@
 //     unanswered, cancelled, rejected, failed, human, machine, disconnected)
 //     becomes a status event; the call id is uuid, or call_uuid for the
 //     answering-machine statuses human and machine.
-//   - An input event (dtmf.digits, or the pre-2020 flat "dtmf":"42") becomes
-//     a dtmf event with status answered and message "timed_out=true|false".
+//   - An input event (dtmf.digits, the pre-2020 flat "dtmf":"42", or
+//     dtmf.digit of the asynchronous input mode) becomes a dtmf event with
+//     status answered and a message of "timed_out=true|false", the speech
+//     recognizer's "timeout_reason=…" and "speech_error=…", joined by "; ".
+//     Input without digits (timed out, speech only, nothing said) is the same
+//     dtmf event with an empty digit, so the reason is recorded and nothing
+//     changes.
 //   - An event with a reason but no status (an NCCO error) becomes an error
 //     event whose call id is conversation_uuid.
 //   - record and transfer events are kept as status events with status
 //     unknown, so they land in the timeline without moving the call.
 //
-// Status mapping (providers.md §4.3): started→queued, ringing→ringing,
+// Status mapping (docs/providers.md, Vonage, whose table of real-format
+// examples the tests check against this parser): started→queued, ringing→ringing,
 // answered→answered, human/machine→answered (message "human"/"machine"),
 // completed→completed, busy→busy, timeout/unanswered→no_answer,
 // cancelled→cancelled, rejected→failed, failed→failed,
@@ -43,7 +49,7 @@
 //
 // For GET events the hash is taken over a compact JSON object of the query
 // parameters, decoded, in the order received, a repeated name keeping its
-// first position and last value ([uncertain] in providers.md §4.4; this
+// first position and last value (not documented by Vonage; this
 // follows Vonage's support article). A query string of callhook's own, such
 // as ?a=b in the channel URL, is part of that object. POST events hash the
 // raw body and ignore the query string (a POST without a body is read, and
@@ -322,6 +328,7 @@ type fields struct {
 	from, to, timestamp, duration, reason, detail                 string
 	hasInput                                                      bool
 	digits, timedOut, speech                                      string
+	speechTimeout, speechError                                    string
 	recordingURL, conversationTo, conversationFrom                string
 	raw                                                           map[string]string
 }
@@ -339,14 +346,16 @@ func (w wire) fields() (fields, error) {
 	if d := bytes.TrimSpace(w.DTMF); len(d) > 0 && string(d) != "null" {
 		f.hasInput = true
 		if d[0] == '{' {
+			// digit (one key) is the asynchronous input mode's spelling.
 			var in struct {
 				Digits   flexString `json:"digits"`
+				Digit    flexString `json:"digit"`
 				TimedOut flexString `json:"timed_out"`
 			}
 			if err := json.Unmarshal(d, &in); err != nil {
 				return f, fmt.Errorf("dtmf: %v", err)
 			}
-			f.digits = string(in.Digits)
+			f.digits = firstNonEmpty(string(in.Digits), string(in.Digit))
 			if in.TimedOut != "" {
 				f.timedOut = string(in.TimedOut)
 			}
@@ -361,6 +370,15 @@ func (w wire) fields() (fields, error) {
 	if s := bytes.TrimSpace(w.Speech); len(s) > 0 && string(s) != "null" {
 		f.hasInput = true
 		f.speech = string(s)
+		// Why speech recognition ended is the reason an input without
+		// digits gives; a speech value of another shape is only kept raw.
+		var sp struct {
+			TimeoutReason flexString `json:"timeout_reason"`
+			Error         flexString `json:"error"`
+		}
+		if s[0] == '{' && json.Unmarshal(s, &sp) == nil {
+			f.speechTimeout, f.speechError = string(sp.TimeoutReason), string(sp.Error)
+		}
 	}
 	for k, v := range map[string]flexString{"network": w.Network, "rate": w.Rate, "price": w.Price,
 		"start_time": w.StartTime, "end_time": w.EndTime} {
@@ -385,14 +403,17 @@ func queryFields(q url.Values) fields {
 		status: q.Get("status"), subState: q.Get("sub_state"), direction: q.Get("direction"),
 		from: q.Get("from"), to: q.Get("to"), timestamp: q.Get("timestamp"), duration: q.Get("duration"),
 		reason: q.Get("reason"), detail: q.Get("detail"),
-		digits:       first("dtmf", "dtmf.digits", "dtmf[digits]"),
-		timedOut:     first("timed_out", "dtmf.timed_out", "dtmf[timed_out]"),
-		speech:       first("speech", "speech.results"),
-		recordingURL: q.Get("recording_url"), conversationTo: q.Get("conversation_uuid_to"),
+		digits:        first("dtmf", "dtmf.digits", "dtmf[digits]", "dtmf.digit", "dtmf[digit]"),
+		timedOut:      first("timed_out", "dtmf.timed_out", "dtmf[timed_out]"),
+		speech:        first("speech", "speech.results"),
+		speechTimeout: first("speech.timeout_reason", "speech[timeout_reason]"),
+		speechError:   first("speech.error", "speech[error]"),
+		recordingURL:  q.Get("recording_url"), conversationTo: q.Get("conversation_uuid_to"),
 		conversationFrom: q.Get("conversation_uuid_from"),
 		raw:              map[string]string{},
 	}
-	for _, k := range []string{"dtmf", "dtmf.digits", "dtmf[digits]", "speech", "speech.results"} {
+	for _, k := range []string{"dtmf", "dtmf.digits", "dtmf[digits]", "dtmf.digit", "dtmf[digit]", "dtmf.timed_out",
+		"speech", "speech.results", "speech.timeout_reason"} {
 		if _, ok := q[k]; ok {
 			f.hasInput = true
 		}
@@ -453,7 +474,7 @@ func readFields(r *provider.Request) (fields, error) {
 	return f, nil
 }
 
-// statusMap is providers.md §4.3.
+// statusMap is the status map of docs/providers.md (Vonage).
 var statusMap = map[string]voice.Status{
 	"started":      voice.StatusQueued,
 	"ringing":      voice.StatusRinging,
@@ -528,6 +549,12 @@ func (f fields) event() (voice.Event, error) {
 		e.Digit = strings.TrimSpace(f.digits)
 		if f.timedOut != "" {
 			msg = append(msg, "timed_out="+strings.ToLower(f.timedOut))
+		}
+		if f.speechTimeout != "" {
+			msg = append(msg, "timeout_reason="+f.speechTimeout)
+		}
+		if f.speechError != "" {
+			msg = append(msg, "speech_error="+f.speechError)
 		}
 		if f.speech != "" {
 			e.Raw["speech"] = f.speech

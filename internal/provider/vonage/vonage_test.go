@@ -322,6 +322,8 @@ func TestResignedForCallhook(t *testing.T) {
 			providertest.Expected{CallID: "u-1", EventType: "dtmf", Status: "answered", Digit: "42", Action: "input"}, "timed_out=true"},
 		{"dotted dtmf", url.Values{"uuid": {"u-1"}, "dtmf.digits": {"1#"}, "dtmf.timed_out": {"false"}},
 			providertest.Expected{CallID: "u-1", EventType: "dtmf", Status: "answered", Digit: "1#", Action: "input"}, "timed_out=false"},
+		{"dotted timed out without digits", url.Values{"uuid": {"u-1"}, "dtmf.timed_out": {"true"}, "speech.timeout_reason": {"start_timeout"}},
+			providertest.Expected{CallID: "u-1", EventType: "dtmf", Status: "answered", Action: "input"}, "timed_out=true; timeout_reason=start_timeout"},
 		{"error", url.Values{"reason": {"Invalid NCCO & more"}, "conversation_uuid": {"CON-1"}},
 			providertest.Expected{CallID: "CON-1", EventType: "error", Status: "unknown", Action: "error"}, "Invalid NCCO & more"},
 	}
@@ -417,6 +419,12 @@ func TestParse(t *testing.T) {
 		{"dtmf timed out without digits", `{"uuid":"` + uuid + `","dtmf":{"digits":"","timed_out":true}}`,
 			providertest.Expected{CallID: uuid, EventType: "dtmf", Status: "answered", Action: "input"}, "timed_out=true", "", nil},
 		{"speech only", `{"uuid":"` + uuid + `","speech":{"results":[{"text":"yes"}]}}`,
+			providertest.Expected{CallID: uuid, EventType: "dtmf", Status: "answered", Action: "input"}, "", "", nil},
+		{"asynchronous input digit", `{"uuid":"` + uuid + `","dtmf":{"digit":"5"}}`,
+			providertest.Expected{CallID: uuid, EventType: "dtmf", Status: "answered", Digit: "5", Action: "input"}, "", "", nil},
+		{"speech timeout reason", `{"uuid":"` + uuid + `","speech":{"timeout_reason":"max_duration","results":[]}}`,
+			providertest.Expected{CallID: uuid, EventType: "dtmf", Status: "answered", Action: "input"}, "timeout_reason=max_duration", "", nil},
+		{"speech not an object", `{"uuid":"` + uuid + `","speech":"yes"}`,
 			providertest.Expected{CallID: uuid, EventType: "dtmf", Status: "answered", Action: "input"}, "", "", nil},
 		{"endpoint objects as from/to", `{"uuid":"` + uuid + `","status":"ringing","from":{"type":"phone","number":"447700900001"}}`,
 			providertest.Expected{CallID: uuid, EventType: "status", Status: "ringing", Action: "ringing"}, "", "447700900001", nil},
@@ -621,4 +629,10 @@ func TestVerifyQueryHashSource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTable checks the Vonage table of docs/providers.md against the parser:
+// one signed fixture per documented event.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "vonage", fixtureProvider(t, providertest.Load(t)))
 }
