@@ -233,35 +233,6 @@ func (it Payload) event() (voice.Event, error) {
 		}
 		e.Action = a
 	}
-	et := voice.EventType(strings.ToLower(strings.TrimSpace(it.EventType)))
-	if et == "" {
-		switch {
-		case e.Digit != "" || e.Action != "":
-			et = voice.EventDTMF
-		case it.Status != "":
-			et = voice.EventStatus
-		}
-	}
-	if !et.Valid() {
-		return e, fmt.Errorf("event_type %q must be status, dtmf or error", it.EventType)
-	}
-	e.Type = et
-	e.Status = voice.StatusUnknown
-	if it.Status != "" {
-		st, err := voice.ParseStatus(it.Status)
-		if err != nil {
-			return e, fmt.Errorf("status: %v", err)
-		}
-		e.Status = st
-	} else if et == voice.EventStatus {
-		return e, fmt.Errorf("status is required for a status event")
-	}
-	if et == voice.EventDTMF && e.Digit == "" && e.Action == "" {
-		return e, fmt.Errorf("a dtmf event needs a digit or an action")
-	}
-	if et == voice.EventError && e.Status == voice.StatusUnknown && it.Status == "" {
-		e.Status = voice.StatusUnknown
-	}
 	ts := it.OccurredAt
 	if len(ts) == 0 {
 		ts = it.Timestamp
@@ -273,7 +244,74 @@ func (it Payload) event() (voice.Event, error) {
 		}
 		e.OccurredAt = t
 	}
+	e.Status = voice.StatusUnknown
+	et := voice.EventType(strings.ToLower(strings.TrimSpace(it.EventType)))
+	if et == "" {
+		switch {
+		case e.Digit != "" || e.Action != "":
+			et = voice.EventDTMF
+		case it.Status != "":
+			et = voice.EventStatus
+		default:
+			return e, fmt.Errorf("event_type is required when no status, digit or action says what the event is")
+		}
+	}
+	if !et.Valid() {
+		// An event type callhook does not know (a newer sender's): stored
+		// as a status event, status unknown, its name kept as Native, so
+		// it is answered 2xx instead of refused and retried
+		// (docs/providers.md, "Generic JSON").
+		e.Type = voice.EventStatus
+		e.Raw = rawStatus(it.Status)
+		return e, nil
+	}
+	e.Type = et
+	if it.Status != "" {
+		st, ok := mapStatus(it.Status)
+		if !ok {
+			// A status word callhook does not know is kept beside the
+			// event rather than refused.
+			e.Raw = rawStatus(it.Status)
+		}
+		e.Status = st
+	}
+	if et == voice.EventDTMF && e.Digit == "" && e.Action == "" && strings.TrimSpace(e.Message) == "" {
+		// Keypad input that ended with no digits is recorded and changes
+		// nothing; the reason is "no input" when the sender gave none.
+		e.Message = "no input"
+	}
 	return e, nil
+}
+
+// statusWords are status spellings other senders use for callhook's
+// statuses, beside those voice.ParseStatus accepts.
+var statusWords = map[string]voice.Status{
+	"initiated":   voice.StatusQueued,
+	"in-progress": voice.StatusAnswered,
+	"in_progress": voice.StatusAnswered,
+	"inprogress":  voice.StatusAnswered,
+	"no_answer":   voice.StatusNoAnswer,
+}
+
+// mapStatus returns the normalized status of a status word, and false with
+// StatusUnknown for a word it does not know.
+func mapStatus(s string) (voice.Status, bool) {
+	if st, ok := statusWords[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return st, true
+	}
+	st, err := voice.ParseStatus(s)
+	if err != nil {
+		return voice.StatusUnknown, false
+	}
+	return st, true
+}
+
+// rawStatus keeps a status word that was not mapped.
+func rawStatus(s string) map[string]string {
+	if s = strings.TrimSpace(s); s == "" {
+		return nil
+	}
+	return map[string]string{"status": s}
 }
 
 // parseQuery reads one event from the query string of a GET callback, with

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"callhook/internal/provider"
+	"callhook/internal/provider/providertest"
 	"callhook/internal/voice"
 )
 
@@ -92,8 +93,8 @@ func TestParseErrors(t *testing.T) {
 		{"application/json", ``, provider.ErrBadPayload},
 		{"application/json", `{"call_id":`, provider.ErrBadPayload},
 		{"application/json", `{"event_type":"status","status":"ringing"}`, provider.ErrBadPayload},
-		{"application/json", `{"call_id":"a","event_type":"status"}`, provider.ErrBadPayload},
-		{"application/json", `{"call_id":"a","event_type":"dtmf"}`, provider.ErrBadPayload},
+		{"application/json", `{"call_id":"a"}`, provider.ErrBadPayload},
+		{"application/json", `{"call_id":"a","event_type":"dtmf","digit":{"d":1}}`, provider.ErrBadPayload},
 		{"application/json", `{"call_id":"a","event_type":"dtmf","action":"snooze"}`, provider.ErrBadPayload},
 		{"application/json", `{"call_id":"a","event_type":"status","status":"ringing"} trailing`, provider.ErrBadPayload},
 		{"application/json", `[]`, provider.ErrBadPayload},
@@ -140,13 +141,7 @@ func TestVerify(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"testdata/status.json", "testdata/batch.json"} {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	providertest.FuzzSeeds(f)
 	f.Add([]byte(`{"call_id":"a","event_type":"dtmf","digit":1e400}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		evs, err := Parse(req(string(body), nil))
@@ -181,5 +176,49 @@ func TestParseGET(t *testing.T) {
 	r.URL = "http://x/cb?event_type=status"
 	if _, err := Parse(r); !errors.Is(err, provider.ErrBadPayload) {
 		t.Errorf("GET without call_id: %v", err)
+	}
+}
+
+// TestTable checks the generic table of docs/providers.md against the
+// fixtures and the parser.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "generic", New(provider.Config{}, provider.Deps{}))
+}
+
+// TestFixtures parses every fixture of testdata/manifest.json and checks the
+// call id and the native label too, which the table does not show.
+func TestFixtures(t *testing.T) {
+	m := providertest.Load(t)
+	for _, fx := range m.Fixtures {
+		evs, err := Parse(fx.Request(time.Unix(1700000000, 0)))
+		if err != nil {
+			t.Errorf("%s: %v", fx.File, err)
+			continue
+		}
+		providertest.CheckEvent(t, fx.File, evs[0], fx.Expected)
+		if evs[0].Message != fx.Expected.Message {
+			t.Errorf("%s: message %q, want %q", fx.File, evs[0].Message, fx.Expected.Message)
+		}
+	}
+}
+
+// TestUnmappedStatusKept checks that a status word or an event type callhook
+// does not know is accepted and the sender's word kept beside the event.
+func TestUnmappedStatusKept(t *testing.T) {
+	tests := []struct{ body, native, raw string }{
+		{`{"call_id":"a","event_type":"status","status":"voicemail"}`, "status", "voicemail"},
+		{`{"call_id":"a","event_type":"call.transferred","status":"answered"}`, "call.transferred", "answered"},
+		{`{"call_id":"a","event_type":"Call.Transferred"}`, "Call.Transferred", ""},
+	}
+	for _, tt := range tests {
+		evs, err := Parse(req(tt.body, nil))
+		if err != nil {
+			t.Errorf("%s: %v", tt.body, err)
+			continue
+		}
+		e := evs[0]
+		if e.Type != voice.EventStatus || e.Status != voice.StatusUnknown || e.Native != tt.native || e.Raw["status"] != tt.raw {
+			t.Errorf("%s: got %+v", tt.body, e)
+		}
 	}
 }

@@ -5,13 +5,19 @@
 // # Callbacks
 //
 // Plivo posts application/x-www-form-urlencoded parameters (or sends them as
-// a GET query). The call id is CallUUID. One callback gives one event:
+// a GET query). The call id is CallUUID (else RequestUUID, else
+// DialALegUUID). One callback gives one event; docs/providers.md ("Plivo")
+// has the full table, checked by TestTable:
 //
 //   - Event=StartApp (answer URL), Event=Ring (ring URL) and Event=Hangup
-//     (hangup URL) become status events; Native is the Event value.
-//   - A callback with Digits, InputType or Speech is a GetInput (or legacy
-//     GetDigits) action callback: a dtmf event with Native "GetInput",
-//     digit = Digits and message "InputType=dtmf".
+//     (hangup URL) become status events; Native is the Event value. Any
+//     other Event is a status event with status unknown, so a valid
+//     callback is never refused.
+//   - A callback with Digits, InputType or Speech is a GetInput (Native
+//     "GetInput") or legacy GetDigits (Native "GetDigits", Digits only)
+//     action callback: a dtmf event with digit = Digits and message
+//     "InputType=dtmf", plus "Speech=…" and "no input" when no digits and
+//     no speech came (recorded, changing nothing).
 //   - A callback with DialStatus, DialAction or DialBLegStatus is a Dial
 //     callback (Native "Dial"). Its status is the A leg's CallStatus: the
 //     Dial fields describe the B leg, which is not the call callhook tracks,
@@ -23,12 +29,11 @@
 // as a failure to connect (carrier or network), not as a callee who did not
 // pick up (Dograh maps it to no_answer instead).
 //
-// On Event=Hangup, HangupCause wins where it is specific: USER_BUSY→busy,
-// NO_ANSWER→no_answer, ORIGINATOR_CANCEL→cancelled,
-// NORMAL_CLEARING→completed. Other causes fall back to CallStatus; should
-// that not be terminal (a hangup always is), the call is completed when it
-// was answered (AnswerTime or a positive Duration) and failed otherwise. The
-// message of a hangup is HangupCause (or HangupCauseName).
+// On Event=Hangup, HangupCause wins where it is specific (hangupCauseMap),
+// then the family of HangupCauseCode, then a terminal CallStatus; failing
+// all, the call is completed when it was answered (AnswerTime or a positive
+// Duration) and failed otherwise. The message of a hangup is HangupCause,
+// then HangupCauseCode and HangupCauseName.
 //
 // The idempotency key is CallUUID|Native|CallStatus, plus |Digits for digit
 // callbacks and |DialAction|DialStatus|DialBLegStatus for Dial callbacks.
@@ -257,12 +262,90 @@ func MapCallStatus(s string) voice.Status {
 	return voice.StatusUnknown
 }
 
-// hangupCauseMap refines Event=Hangup (providers.md §5.1).
+// hangupCauseMap refines Event=Hangup by HangupCause, the telephony
+// (Q.850) cause name (providers.md §5.1, extended with the Q.850 names
+// that say who ended the call; docs/providers.md, "Plivo").
 var hangupCauseMap = map[string]voice.Status{
-	"USER_BUSY":         voice.StatusBusy,
-	"NO_ANSWER":         voice.StatusNoAnswer,
-	"ORIGINATOR_CANCEL": voice.StatusCancelled,
-	"NORMAL_CLEARING":   voice.StatusCompleted,
+	"NORMAL_CLEARING":           voice.StatusCompleted,
+	"USER_BUSY":                 voice.StatusBusy,
+	"CALL_REJECTED":             voice.StatusBusy,
+	"NO_ANSWER":                 voice.StatusNoAnswer,
+	"NO_USER_RESPONSE":          voice.StatusNoAnswer,
+	"ORIGINATOR_CANCEL":         voice.StatusCancelled,
+	"UNALLOCATED_NUMBER":        voice.StatusFailed,
+	"INVALID_NUMBER_FORMAT":     voice.StatusFailed,
+	"NO_ROUTE_DESTINATION":      voice.StatusFailed,
+	"NUMBER_CHANGED":            voice.StatusFailed,
+	"DESTINATION_OUT_OF_ORDER":  voice.StatusFailed,
+	"NETWORK_OUT_OF_ORDER":      voice.StatusFailed,
+	"NORMAL_TEMPORARY_FAILURE":  voice.StatusFailed,
+	"NORMAL_CIRCUIT_CONGESTION": voice.StatusFailed,
+	"SWITCH_CONGESTION":         voice.StatusFailed,
+	"RECOVERY_ON_TIMER_EXPIRE":  voice.StatusFailed,
+	"INCOMPATIBLE_DESTINATION":  voice.StatusFailed,
+	"OUTGOING_CALL_BARRED":      voice.StatusFailed,
+	"SERVICE_UNAVAILABLE":       voice.StatusFailed,
+}
+
+// hangupStatus is the status of Event=Hangup: HangupCause where it is
+// specific, else the family of Plivo's HangupCauseCode (1xxx canceled, 2xxx
+// destination issues, 3xxx the callee's answer by HangupCauseName, 4xxx
+// normal completions), else a terminal CallStatus, else completed when the
+// call was answered and failed when not. A failure cause on an answered
+// call is completed: the call did take place.
+func hangupStatus(cause, code, name string, callStatus voice.Status, answered bool) voice.Status {
+	st, ok := hangupCauseMap[strings.ToUpper(cause)]
+	if !ok {
+		st, ok = hangupCodeStatus(code, name)
+	}
+	if !ok && callStatus.Terminal() {
+		st, ok = callStatus, true
+	}
+	if !ok || (st == voice.StatusFailed && answered) {
+		if answered {
+			return voice.StatusCompleted
+		}
+		return voice.StatusFailed
+	}
+	return st
+}
+
+// hangupCodeStatus maps Plivo's hangup code families.
+func hangupCodeStatus(code, name string) (voice.Status, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(code))
+	if err != nil {
+		return "", false
+	}
+	lname := strings.ToLower(name)
+	switch {
+	case n >= 1000 && n < 2000:
+		return voice.StatusCancelled, true
+	case n >= 2000 && n < 3000:
+		return voice.StatusFailed, true
+	case n >= 3000 && n < 4000:
+		switch {
+		case strings.Contains(lname, "busy"), strings.Contains(lname, "reject"):
+			return voice.StatusBusy, true
+		case strings.Contains(lname, "no answer"), strings.Contains(lname, "timeout"):
+			return voice.StatusNoAnswer, true
+		}
+	case n >= 4000 && n < 5000:
+		return voice.StatusCompleted, true
+	}
+	return "", false
+}
+
+// hangupMessage keeps the hang-up cause: HangupCause, then Plivo's code and
+// name ("NORMAL_CLEARING; 4000 Normal Hangup").
+func hangupMessage(cause, code, name string) string {
+	var parts []string
+	if cause != "" {
+		parts = append(parts, cause)
+	}
+	if cn := strings.TrimSpace(code + " " + name); cn != "" {
+		parts = append(parts, cn)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // rawKeys are the parameters kept in voice.Event.Raw when present.
@@ -310,6 +393,10 @@ func event(params url.Values) (voice.Event, error) {
 		e.CallID = get("RequestUUID")
 	}
 	if e.CallID == "" {
+		// Dial callbackUrl events name the call by its A leg.
+		e.CallID = get("DialALegUUID")
+	}
+	if e.CallID == "" {
 		return e, fmt.Errorf("missing CallUUID")
 	}
 	// PlaceCall returns the request_uuid; callbacks name the call by CallUUID.
@@ -340,30 +427,38 @@ func event(params url.Values) (voice.Event, error) {
 	var msg []string
 	switch {
 	case has("Digits", "InputType", "Speech"):
+		// GetInput (InputType, Speech) or the legacy GetDigits (Digits only).
 		e.Type = voice.EventDTMF
 		e.Native = "GetInput"
+		if !has("InputType", "Speech") {
+			e.Native = "GetDigits"
+		}
 		e.Digit = get("Digits")
 		if it := get("InputType"); it != "" {
 			msg = append(msg, "InputType="+it)
 		}
+		if sp := get("Speech"); sp != "" {
+			msg = append(msg, "Speech="+sp)
+		}
+		if e.Digit == "" && get("Speech") == "" {
+			// Input that ended with no digits is recorded and changes
+			// nothing (docs/providers.md, "Plivo").
+			msg = append(msg, "no input")
+		}
 	case get("Event") != "":
 		e.Native = get("Event")
-		if strings.EqualFold(e.Native, "Hangup") {
-			cause := get("HangupCause")
-			if st, ok := hangupCauseMap[strings.ToUpper(cause)]; ok {
-				e.Status = st
-			} else if !e.Status.Terminal() {
-				e.Status = voice.StatusFailed
-				if get("AnswerTime") != "" || (e.DurationS != nil && *e.DurationS > 0) {
-					e.Status = voice.StatusCompleted
-				}
-			}
-			if cause == "" {
-				cause = get("HangupCauseName")
-			}
-			if cause != "" {
+		switch strings.ToLower(e.Native) {
+		case "startapp", "ring":
+		case "hangup":
+			answered := get("AnswerTime") != "" || (e.DurationS != nil && *e.DurationS > 0)
+			e.Status = hangupStatus(get("HangupCause"), get("HangupCauseCode"), get("HangupCauseName"), e.Status, answered)
+			if cause := hangupMessage(get("HangupCause"), get("HangupCauseCode"), get("HangupCauseName")); cause != "" {
 				msg = append(msg, cause)
 			}
+		default:
+			// An Event this adapter does not know: stored with its name,
+			// status unknown, answered with the empty document.
+			e.Status = voice.StatusUnknown
 		}
 	case has("DialStatus", "DialAction", "DialBLegStatus"):
 		e.Native = "Dial"
@@ -373,12 +468,14 @@ func event(params url.Values) (voice.Event, error) {
 			}
 		}
 	default:
+		// No Event (a Record or Speak action URL, say): CallStatus is
+		// still Plivo's own word on the call.
 		e.Native = "callback"
 	}
 	e.Message = strings.Join(msg, "; ")
 	e.IdempotencyKey = e.CallID + "|" + e.Native + "|" + callStatus
 	switch e.Native {
-	case "GetInput":
+	case "GetInput", "GetDigits":
 		e.IdempotencyKey += "|" + e.Digit
 	case "Dial":
 		e.IdempotencyKey += "|" + get("DialAction") + "|" + get("DialStatus") + "|" + get("DialBLegStatus")

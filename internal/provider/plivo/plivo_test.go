@@ -274,12 +274,17 @@ func TestResignedForCallhook(t *testing.T) {
 	nonce := Nonce()
 	for _, base := range []string{callhookURL, callhookURL + "?a=b", callhookURL + "/?a=b&c=d%20e"} {
 		for _, fx := range m.Fixtures {
+			// A GET fixture carries its parameters in its URL's query.
 			params, err := url.ParseQuery(string(fx.Body))
+			if fx.Method == http.MethodGet {
+				params = fx.Request(now).Query()
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
+			body := []byte(params.Encode())
 			t.Run("POST "+base+" "+fx.File, func(t *testing.T) {
-				r := &provider.Request{Method: http.MethodPost, URL: base, Body: fx.Body, Header: http.Header{
+				r := &provider.Request{Method: http.MethodPost, URL: base, Body: body, Header: http.Header{
 					"Content-Type": {"application/x-www-form-urlencoded"}, HeaderV3Nonce: {nonce},
 					HeaderV3: {SignV3(token, http.MethodPost, base, nonce, params)}}}
 				if err := p.Verify(r); err != nil {
@@ -300,7 +305,7 @@ func TestResignedForCallhook(t *testing.T) {
 				if strings.Contains(base, "?") {
 					sep = "&"
 				}
-				u := base + sep + string(fx.Body)
+				u := base + sep + string(body)
 				r := &provider.Request{Method: http.MethodGet, URL: u, Header: http.Header{HeaderV3Nonce: {nonce}}}
 				r.Header.Set(HeaderV3, SignV3(token, http.MethodGet, u, nonce, r.Query()))
 				if err := p.Verify(r); err != nil {
@@ -315,7 +320,7 @@ func TestResignedForCallhook(t *testing.T) {
 					t.Fatal(err)
 				}
 				providertest.CheckEvent(t, fx.File, evs[0], fx.Expected)
-				r.URL = strings.Replace(u, "CallUUID=", "CallUUID=0", 1)
+				r.URL = u + "&Extra=1"
 				if err := p.Verify(r); !errors.Is(err, provider.ErrBadSignature) {
 					t.Errorf("tampered GET: %v", err)
 				}
@@ -374,18 +379,24 @@ func TestParse(t *testing.T) {
 			providertest.Expected{CallID: id, EventType: "status", Status: "failed", Action: "Hangup"}, "RECOVERY_ON_TIMER_EXPIRE"},
 		{"hangup after answer, odd status", "CallUUID=" + id + "&Event=Hangup&CallStatus=in-progress&HangupCauseName=End+Of+XML+Instructions&Duration=12",
 			providertest.Expected{CallID: id, EventType: "status", Status: "completed", Action: "Hangup"}, "End Of XML Instructions"},
-		{"hangup unanswered, odd status", "CallUUID=" + id + "&Event=Hangup&CallStatus=ringing&HangupCause=CALL_REJECTED&Duration=0",
-			providertest.Expected{CallID: id, EventType: "status", Status: "failed", Action: "Hangup"}, "CALL_REJECTED"},
+		{"hangup rejected is busy", "CallUUID=" + id + "&Event=Hangup&CallStatus=ringing&HangupCause=CALL_REJECTED&Duration=0",
+			providertest.Expected{CallID: id, EventType: "status", Status: "busy", Action: "Hangup"}, "CALL_REJECTED"},
+		{"hangup unanswered, odd status", "CallUUID=" + id + "&Event=Hangup&CallStatus=ringing&HangupCause=LOSE_RACE&Duration=0",
+			providertest.Expected{CallID: id, EventType: "status", Status: "failed", Action: "Hangup"}, "LOSE_RACE"},
+		{"failure cause after answer is completed", "CallUUID=" + id + "&Event=Hangup&CallStatus=completed&HangupCause=NORMAL_TEMPORARY_FAILURE&AnswerTime=2025-01-14+10%3A15%3A09",
+			providertest.Expected{CallID: id, EventType: "status", Status: "completed", Action: "Hangup"}, "NORMAL_TEMPORARY_FAILURE"},
+		{"hangup code family", "CallUUID=" + id + "&Event=Hangup&CallStatus=completed&HangupCauseCode=1010&HangupCauseName=Canceled+%28Out+Of+Credits%29",
+			providertest.Expected{CallID: id, EventType: "status", Status: "cancelled", Action: "Hangup"}, "1010 Canceled (Out Of Credits)"},
 		{"timeout is failed", "CallUUID=" + id + "&Event=Ring&CallStatus=timeout",
 			providertest.Expected{CallID: id, EventType: "status", Status: "failed", Action: "Ring"}, ""},
-		{"cancel", "CallUUID=" + id + "&Event=Something&CallStatus=cancel",
-			providertest.Expected{CallID: id, EventType: "status", Status: "cancelled", Action: "Something"}, ""},
+		{"unknown Event is status unknown", "CallUUID=" + id + "&Event=Something&CallStatus=cancel",
+			providertest.Expected{CallID: id, EventType: "status", Status: "unknown", Action: "Something"}, ""},
 		{"legacy GetDigits", "CallUUID=" + id + "&CallStatus=in-progress&Digits=2",
-			providertest.Expected{CallID: id, EventType: "dtmf", Status: "answered", Digit: "2", Action: "GetInput"}, ""},
+			providertest.Expected{CallID: id, EventType: "dtmf", Status: "answered", Digit: "2", Action: "GetDigits"}, ""},
 		{"empty digits", "CallUUID=" + id + "&CallStatus=in-progress&Digits=&InputType=dtmf",
-			providertest.Expected{CallID: id, EventType: "dtmf", Status: "answered", Action: "GetInput"}, "InputType=dtmf"},
+			providertest.Expected{CallID: id, EventType: "dtmf", Status: "answered", Action: "GetInput"}, "InputType=dtmf; no input"},
 		{"speech input", "CallUUID=" + id + "&CallStatus=in-progress&InputType=speech&Speech=acknowledge",
-			providertest.Expected{CallID: id, EventType: "dtmf", Status: "answered", Action: "GetInput"}, "InputType=speech"},
+			providertest.Expected{CallID: id, EventType: "dtmf", Status: "answered", Action: "GetInput"}, "InputType=speech; Speech=acknowledge"},
 		{"dial B leg busy leaves the A leg alone", "CallUUID=" + id + "&CallStatus=in-progress&DialStatus=busy&DialHangupCause=USER_BUSY&DialBLegUUID=b",
 			providertest.Expected{CallID: id, EventType: "status", Status: "answered", Action: "Dial"}, "DialStatus=busy; DialHangupCause=USER_BUSY"},
 		{"request uuid only", "RequestUUID=r-1&CallStatus=ringing",
@@ -517,4 +528,10 @@ func TestNonce(t *testing.T) {
 	if len(a) != 20 || strings.Trim(a, "0123456789") != "" || a == b {
 		t.Errorf("nonces %q %q", a, b)
 	}
+}
+
+// TestTable checks the Plivo table of docs/providers.md against the fixtures
+// and the parser.
+func TestTable(t *testing.T) {
+	providertest.CheckTable(t, "plivo", New(provider.Config{"auth_token": providertest.Load(t).Secrets["plivo_auth_token"]}, provider.Deps{}))
 }

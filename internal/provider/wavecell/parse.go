@@ -163,10 +163,12 @@ func decodeLegacy(body []byte) (callback, error) {
 		if err != nil {
 			return callback{}, fmt.Errorf("dtmf: %v", err)
 		}
-		if d == "" {
-			return callback{}, fmt.Errorf("missing dtmf")
-		}
 		e.Type, e.Digit, e.Status, e.Message = voice.EventDTMF, d, voice.StatusAnswered, ""
+		if d == "" {
+			// Input that ended with no digits is recorded and changes
+			// nothing (docs/providers.md, "8x8 (Wavecell)").
+			e.Message = noInput
+		}
 	}
 	e.DurationS = durationOf(string(in.Duration), e.Status)
 	return callback{kind: kindLegacy, eventType: et, events: []voice.Event{e}}, nil
@@ -204,7 +206,14 @@ type envelopePayload struct {
 	LastAction    text            `json:"lastAction"`
 	CallCount     text            `json:"callCount"`
 	Details       json.RawMessage `json:"details"`
+	ErrorDetails  *struct {
+		ErrorCode text `json:"errorCode"`
+		ErrorMsg  text `json:"errorMsg"`
+	} `json:"errorDetails"`
 }
+
+// noInput is the message of keypad input that ended with no digits.
+const noInput = "no input"
 
 func decodeEnvelope(body []byte) (callback, error) {
 	var env envelope
@@ -265,19 +274,31 @@ func callEvent(et string, pl envelopePayload) (voice.Event, error) {
 			"callStatus": pl.CallStatus, "callType": pl.CallType, "sipCode": pl.SIPCode,
 			"clientActionId": pl.ClientActionID}),
 	}
-	d, err := eventDataDTMF(pl.EventData)
+	in, err := eventDataInput(pl.EventData)
 	if err != nil {
 		return voice.Event{}, err
 	}
-	if cs == "DTMF_RECEIVED" && d == "" {
-		return voice.Event{}, fmt.Errorf("missing payload.eventData.dtmf for callStatus DTMF_RECEIVED")
+	// An input that ended with no digits: DTMF_RECEIVED without digits, or
+	// an ACTION_COMPLETED whose eventData says what was captured (nothing).
+	empty := in.digits == "" && (cs == "DTMF_RECEIVED" || (cs == "ACTION_COMPLETED" && in.captured))
+	if in.digits != "" || empty {
+		e.Type, e.Digit, e.Status = voice.EventDTMF, in.digits, voice.StatusAnswered
 	}
-	if d != "" {
-		e.Type, e.Digit, e.Status = voice.EventDTMF, d, voice.StatusAnswered
+	if !known[et] {
+		// An eventType this adapter does not know: kept with its name,
+		// status unknown, answered with no instructions.
+		e.Type, e.Digit, e.Status = voice.EventStatus, "", voice.StatusUnknown
 	}
 	e.DurationS = durationOf(string(pl.CallDuration), e.Status)
 
 	msg := []string{cs}
+	if e.Type == voice.EventDTMF && in.digits == "" {
+		if in.speech != "" {
+			msg = append(msg, "asrCaptured="+in.speech)
+		} else {
+			msg = append(msg, noInput)
+		}
+	}
 	if cs == "CALL_DISCONNECTED" && pl.CallDuration != "" {
 		msg = append(msg, "callDuration="+string(pl.CallDuration))
 	}
@@ -290,6 +311,9 @@ func callEvent(et string, pl envelopePayload) (voice.Event, error) {
 	e.Message = strings.TrimSpace(strings.Join(msg, " "))
 	return e, nil
 }
+
+// known are the envelope eventTypes this adapter maps.
+var known = map[string]bool{eventCallStatus: true, eventCallAction: true, eventSessionSummary: true}
 
 // callStatus maps a callStatus, refining CALL_DISCONNECTED by the SIP code
 // (an inference from RFC 3261; 8x8 does not document it).
@@ -344,6 +368,15 @@ func sessionEvents(et string, pl envelopePayload) ([]voice.Event, error) {
 	msg := ss
 	if pl.LastAction != "" {
 		msg += " lastAction=" + string(pl.LastAction)
+	}
+	if ed := pl.ErrorDetails; ed != nil {
+		// The error details say why a session failed: keep them.
+		if ed.ErrorCode != "" {
+			msg += " errorCode=" + string(ed.ErrorCode)
+		}
+		if ed.ErrorMsg != "" {
+			msg += " errorMsg=" + string(ed.ErrorMsg)
+		}
 	}
 	occurred := parseTime(string(pl.EndTime))
 	if occurred.IsZero() {
@@ -488,10 +521,11 @@ func decodeMessaging(body []byte) (callback, error) {
 		To:         string(in.Destination),
 		Raw:        rawValues(map[string]text{"clientRequestId": in.ClientRequestID}),
 	}
-	if d != "" {
+	if d != "" || code == "DTMF" {
 		e.Type, e.Digit, e.Status, e.Message = voice.EventDTMF, d, voice.StatusAnswered, ""
-	} else if code == "DTMF" {
-		return callback{}, fmt.Errorf("missing actionDetails.dtmf for status DTMF")
+		if d == "" {
+			e.Message = noInput
+		}
 	}
 	return callback{kind: kindMessaging, eventType: code, events: []voice.Event{e}}, nil
 }
@@ -517,23 +551,50 @@ func digits(raw json.RawMessage) (string, error) {
 	return n.String(), nil
 }
 
-// eventDataDTMF reads payload.eventData.dtmf; eventData and dtmf may be null.
-func eventDataDTMF(raw json.RawMessage) (string, error) {
+// input is what payload.eventData says was captured.
+type input struct {
+	digits string
+	speech string
+	// captured is true when eventData reports a capture (a dtmf or
+	// asrCaptured key, even null, or the older string form).
+	captured bool
+}
+
+// eventDataInput reads payload.eventData: an object {"dtmf","asrCaptured"}
+// whose values may be null, or, in 8x8's version 2 payloads, a string
+// holding the digits. eventData itself may be null.
+func eventDataInput(raw json.RawMessage) (input, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
+		return input{}, nil
 	}
-	var ed struct {
-		DTMF json.RawMessage `json:"dtmf"`
+	if raw[0] == '"' {
+		d, err := digits(raw)
+		if err != nil {
+			return input{}, fmt.Errorf("payload.eventData: %v", err)
+		}
+		return input{digits: d, captured: true}, nil
 	}
+	var ed map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &ed); err != nil {
-		return "", fmt.Errorf("payload.eventData: %v", err)
+		return input{}, fmt.Errorf("payload.eventData: %v", err)
 	}
-	d, err := digits(ed.DTMF)
-	if err != nil {
-		return "", fmt.Errorf("payload.eventData.dtmf: %v", err)
+	var in input
+	if v, ok := ed["dtmf"]; ok {
+		d, err := digits(v)
+		if err != nil {
+			return input{}, fmt.Errorf("payload.eventData.dtmf: %v", err)
+		}
+		in.digits, in.captured = d, true
 	}
-	return d, nil
+	if v, ok := ed["asrCaptured"]; ok {
+		var sp text
+		if err := json.Unmarshal(v, &sp); err != nil {
+			return input{}, fmt.Errorf("payload.eventData.asrCaptured: %v", err)
+		}
+		in.speech, in.captured = strings.TrimSpace(string(sp)), true
+	}
+	return in, nil
 }
 
 func direction(s string) voice.Direction {

@@ -136,10 +136,12 @@ func next(cb callback, out provider.Outcome) (script, bool) {
 	return ask(provider.JoinSentences(provider.AlertText(out.Alert), prompt))
 }
 
-// dtmfEvent returns the first DTMF event of a callback.
+// dtmfEvent returns the first DTMF event of a callback that carries keys or
+// an action. Input that ended with no digits is left to the callback's own
+// rules (a capture of ours that got nothing is asked again).
 func dtmfEvent(as []provider.Applied) (provider.Applied, bool) {
 	for _, a := range as {
-		if a.Event.Type == voice.EventDTMF {
+		if a.Event.Type == voice.EventDTMF && (a.Event.Digit != "" || a.Action != voice.ActionNone) {
 			return a, true
 		}
 	}

@@ -34,8 +34,18 @@
 // NO_ANSWER and "NO ANSWER" → no_answer, BUSY → busy, CANCELED → cancelled,
 // FAILED → failed, ERROR → failed as an error event.
 //
-// Judgement calls:
+// Judgement calls (docs/providers.md, "8x8 (Wavecell)", has the full table,
+// checked by TestTable):
 //
+//   - Input that ended with no digits (DTMF_RECEIVED without digits, an
+//     ACTION_COMPLETED whose eventData reports a capture without dtmf, a
+//     legacy or Voice Messaging DTMF without dtmf) is a dtmf event with an
+//     empty digit and "no input" (or "asrCaptured=…") in Message; it changes
+//     nothing. eventData may also be a string of digits (version 2).
+//   - An envelope eventType other than CALL_STATUS, CALL_ACTION and
+//     SESSION_SUMMARY is stored with status unknown and answered with no
+//     instructions, never refused. A SESSION_SUMMARY's errorDetails go to
+//     Message ("errorCode=N errorMsg=…").
 //   - DTMF events carry status answered: keys are pressed on answered calls.
 //   - The legacy dtmf is a JSON number (787); it is read through json.Number
 //     so the digits stay the literal text. Leading zeros are already lost by
