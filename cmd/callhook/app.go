@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -123,7 +122,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	hub := live.NewHub(512)
 	st.SetOnCommit(hub.Publish)
 	reg := Registry()
-	deps := provider.Deps{HTTPClient: &http.Client{Timeout: 15 * time.Second}, Logger: log}
+	deps := provider.Deps{HTTPClient: provider.NewOutboundClient(15 * time.Second), Logger: log}
 	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub, TrustHost: trustHost}
 	au := &auth.Service{Store: st, Cost: cfg.BcryptCost}
 	if created, generated, err := au.Bootstrap(ctx, cfg.AdminPassword); err != nil {
