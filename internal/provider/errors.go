@@ -113,12 +113,12 @@ func (r Redactor) Error(err error) string {
 	if errors.As(err, &he) {
 		msg = strings.Replace(msg, he.Error(), fmt.Sprintf("HTTP %d: %s", he.Status, strings.TrimSpace(string(he.Body))), 1)
 	}
-	return Clip(r.Redact(msg), MaxErrorText)
+	return clip(r.Redact(msg), MaxErrorText)
 }
 
-// Clip cuts s to at most n bytes on a character boundary, ending a cut text
+// clip cuts s to at most n bytes on a character boundary, ending a cut text
 // with "…".
-func Clip(s string, n int) string {
+func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

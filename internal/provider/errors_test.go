@@ -59,8 +59,8 @@ func TestClip(t *testing.T) {
 		{"ééééé", 8, "éé…"}, // never half a character
 	}
 	for _, tt := range tests {
-		if got := Clip(tt.in, tt.n); got != tt.want || len(got) > tt.n {
-			t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		if got := clip(tt.in, tt.n); got != tt.want || len(got) > tt.n {
+			t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
 }

@@ -42,11 +42,11 @@ var metadataIPs = []netip.Addr{
 // metadataHosts are metadata endpoints by name.
 var metadataHosts = []string{"metadata.google.internal"}
 
-// BlockedIP reports whether ip is link-local (169.254.0.0/16, fe80::/10,
+// blockedIP reports whether ip is link-local (169.254.0.0/16, fe80::/10,
 // which holds the AWS, GCP and Azure metadata address 169.254.169.254) or a
 // known cloud metadata address. IPv4-mapped IPv6 addresses count as their
 // IPv4 address.
-func BlockedIP(ip netip.Addr) bool {
+func blockedIP(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() {
 		return true
@@ -69,7 +69,7 @@ func blockedHost(host string) bool {
 		}
 	}
 	if ip, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
-		return BlockedIP(ip)
+		return blockedIP(ip)
 	}
 	return false
 }
@@ -120,7 +120,7 @@ func dialControl(_, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", address, err)
 	}
-	if BlockedIP(ap.Addr()) {
+	if blockedIP(ap.Addr()) {
 		return fmt.Errorf("dial %s: %w", address, ErrBlockedAddress)
 	}
 	return nil

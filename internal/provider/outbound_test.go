@@ -33,8 +33,8 @@ func TestBlockedIP(t *testing.T) {
 		{"203.0.113.7", false},
 	}
 	for _, tt := range tests {
-		if got := BlockedIP(netip.MustParseAddr(tt.ip)); got != tt.blocked {
-			t.Errorf("BlockedIP(%s) = %v, want %v", tt.ip, got, tt.blocked)
+		if got := blockedIP(netip.MustParseAddr(tt.ip)); got != tt.blocked {
+			t.Errorf("blockedIP(%s) = %v, want %v", tt.ip, got, tt.blocked)
 		}
 	}
 }

@@ -23,7 +23,7 @@ type HTTPError struct {
 // body may echo credentials: callers pass the error through a Redactor
 // before keeping it (docs/outbound.md).
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("HTTP %d: %s", e.Status, Clip(strings.TrimSpace(string(e.Body)), MaxErrorText))
+	return fmt.Sprintf("HTTP %d: %s", e.Status, clip(strings.TrimSpace(string(e.Body)), MaxErrorText))
 }
 
 // NewJSONRequest builds a request to a provider's JSON REST API: body, when
