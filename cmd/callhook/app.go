@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -129,7 +128,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	hub := live.NewHub(512)
 	st.SetOnCommit(hub.Publish)
 	reg := Registry()
-	deps := provider.Deps{HTTPClient: &http.Client{Timeout: 15 * time.Second}, Logger: log}
+	deps := provider.Deps{HTTPClient: provider.NewOutboundClient(15 * time.Second), Logger: log}
 	metrics := web.NewMetrics(hub)
 	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub,
 		TrustHost: trustHost, MaxEvents: cfg.MaxEvents, OnPanic: metrics.Panicked}

@@ -188,16 +188,18 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 		CallbackURL: callback.CallbackURL(d.Callbacks.PublicURL, ch.ID, ch.Secret),
 		Prompt:      callback.Prompt(dtmf), MaxDigits: callback.MaxDigits(dtmf)})
 	if perr != nil {
+		// The provider's answer may echo the request: callback URL and credentials.
+		reason := redactor(ch, spec, cfg).Error(perr)
 		c.ProviderCallID = "failed-" + auth.RandomToken(9)
 		c.Status = string(voice.StatusFailed)
 		if err := d.register(ctx, c, ch, spec); err != nil {
 			return 0, err
 		}
 		if err := d.addEvent(ctx, c, voice.Event{CallID: c.ProviderCallID, Type: voice.EventError, Status: voice.StatusFailed,
-			Native: "place-call", Message: perr.Error(), Sequence: -1}); err != nil {
+			Native: "place-call", Message: reason, Sequence: -1}); err != nil {
 			return c.ID, err
 		}
-		return c.ID, fmt.Errorf("%w: %v", ErrPlaceFailed, perr)
+		return c.ID, fmt.Errorf("%w: %s", ErrPlaceFailed, reason)
 	}
 	c.ProviderCallID = placed.ProviderCallID
 	if placed.Status != "" && placed.Status != voice.StatusUnknown {
@@ -207,6 +209,18 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 		return 0, err
 	}
 	return c.ID, nil
+}
+
+// redactor hides, in what a channel's provider answers, the secrets callhook
+// sent it: the channel's secrets (the callback URL of every placed call holds
+// one) and the provider's credentials. Provider errors and messages pass
+// through it before they are stored, returned or logged (docs/outbound.md).
+func redactor(ch *store.Channel, spec provider.Spec, cfg provider.Config) provider.Redactor {
+	secrets := append(spec.Secrets(cfg), ch.Secret)
+	if ch.PrevSecret != nil {
+		secrets = append(secrets, *ch.PrevSecret)
+	}
+	return provider.NewRedactor(secrets...)
 }
 
 func (d *Dispatcher) register(ctx context.Context, c *store.Call, ch *store.Channel, spec provider.Spec) error {

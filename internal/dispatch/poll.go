@@ -56,9 +56,11 @@ func (d *Dispatcher) pollCall(ctx context.Context, c *store.Call, now time.Time)
 					pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 					e, ferr := poller.FetchCall(pctx, c.ProviderCallID)
 					cancel()
+					red := redactor(ch, spec, cfg)
 					if ferr != nil {
-						d.log().Warn("poll: fetch call", "call", c.ID, "provider", c.Provider, "err", ferr)
+						d.log().Warn("poll: fetch call", "call", c.ID, "provider", c.Provider, "err", red.Error(ferr))
 					} else {
+						e.Message = red.Redact(e.Message)
 						ev = &e
 					}
 				}

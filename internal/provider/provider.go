@@ -306,6 +306,18 @@ func (s Spec) Mask(cfg Config) Config {
 	return out
 }
 
+// Secrets returns the values of cfg's secret fields that are set: what a
+// Redactor must hide in the provider's answers.
+func (s Spec) Secrets(cfg Config) []string {
+	var out []string
+	for _, f := range s.Fields {
+		if v := strings.TrimSpace(cfg[f.Key]); f.Secret && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // MaskSecret hides a secret, keeping its last two characters when it is long enough.
 func MaskSecret(v string) string {
 	if v == "" {

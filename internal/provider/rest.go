@@ -19,13 +19,11 @@ type HTTPError struct {
 	Body   []byte // the start of the answer's body
 }
 
-// Error is "HTTP <status>: <the first 300 bytes of the body>".
+// Error is "HTTP <status>: <at most MaxErrorText bytes of the body>". The
+// body may echo credentials: callers pass the error through a Redactor
+// before keeping it (docs/outbound.md).
 func (e *HTTPError) Error() string {
-	s := strings.TrimSpace(string(e.Body))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return fmt.Sprintf("HTTP %d: %s", e.Status, s)
+	return fmt.Sprintf("HTTP %d: %s", e.Status, clip(strings.TrimSpace(string(e.Body)), MaxErrorText))
 }
 
 // NewJSONRequest builds a request to a provider's JSON REST API: body, when

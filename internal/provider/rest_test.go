@@ -65,7 +65,7 @@ func TestDoJSON(t *testing.T) {
 		t.Errorf("404: %v", err)
 	}
 	err = do("/long", &out)
-	if want := "GET /long: HTTP 502: " + strings.Repeat("x", 300) + "…"; err == nil || err.Error() != want {
+	if want := "GET /long: HTTP 502: " + strings.Repeat("x", MaxErrorText-len("…")) + "…"; err == nil || err.Error() != want {
 		t.Errorf("long error body: %v", err)
 	}
 	if err := do("/bad-json", &out); err == nil || !strings.HasPrefix(err.Error(), "GET /bad-json: decode response: ") {

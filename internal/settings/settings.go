@@ -132,8 +132,11 @@ func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]str
 // Prepare applies an update to a stored configuration of spec, as every
 // credential form and API does: unknown keys are refused, a secret left blank
 // (or sent back masked) keeps its stored value, the keys in clear are
-// emptied, and the provider's offline check runs on the result. Errors are
-// *FieldError naming the key, with the problem alone in Msg.
+// emptied, every URL setting (a key ending in "_url": generic's api_url,
+// SignalWire's space_url) must not point at a link-local or cloud metadata
+// address because callhook sends credentials there (docs/outbound.md), and
+// the provider's offline check runs on the result. Errors are *FieldError
+// naming the key, with the problem alone in Msg.
 func Prepare(spec provider.Spec, stored, update provider.Config, clear []string) (provider.Config, error) {
 	for k := range update {
 		if _, ok := spec.Field(k); !ok {
@@ -146,6 +149,13 @@ func Prepare(spec provider.Spec, stored, update provider.Config, clear []string)
 			return nil, &FieldError{Field: k, Msg: "is not a setting of " + spec.Title}
 		}
 		merged[k] = ""
+	}
+	for _, f := range spec.Fields {
+		if v := strings.TrimSpace(merged[f.Key]); strings.HasSuffix(f.Key, "_url") && v != "" {
+			if err := provider.CheckURL(v); err != nil {
+				return nil, &FieldError{Field: f.Key, Msg: err.Error()}
+			}
+		}
 	}
 	if spec.Check == nil {
 		return merged, nil
