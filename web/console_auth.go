@@ -150,9 +150,9 @@ func (h *signIn) clearCSRF(c *fiber.Ctx) {
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: h.s.Config.SecureCookies})
 }
 
-// loginCSRFOK compares the form's _csrf with the cookie in constant time.
+// loginCSRFOK compares the form body's _csrf with the cookie in constant time.
 func loginCSRFOK(c *fiber.Ctx) bool {
-	ck, form := c.Cookies(LoginCSRFCookie), formText(c, "_csrf")
+	ck, form := c.Cookies(LoginCSRFCookie), strings.TrimSpace(bodyCSRF(c))
 	return len(ck) >= 32 && subtle.ConstantTimeCompare([]byte(ck), []byte(form)) == 1
 }
 

@@ -79,6 +79,7 @@ func New(s *Server) *fiber.App {
 		// makes Fiber hand out copies instead of views of reused buffers.
 		Immutable: true,
 	})
+	app.Use(s.securityHeaders())
 	s.routes(app)
 	return app
 }
