@@ -2,14 +2,18 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/playwright-community/playwright-go"
 )
 
 // Tests of the hardening of the console: sign-in limits, security headers,
@@ -99,4 +103,165 @@ func TestStreamRefusalIsHTTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	app := startApp(t)
+	admin := newFormClient(t, app.URL())
+	admin.login("admin", testAdminPassword)
+	anon := newFormClient(t, app.URL())
+	host := strings.TrimPrefix(app.URL(), "http://")
+	tests := []struct {
+		name   string
+		client *formClient
+		path   string
+		want   int
+	}{
+		{"sign-in page", anon, "/login", http.StatusOK},
+		{"console page", admin, "/channels", http.StatusOK},
+		{"dashboard", admin, "/", http.StatusOK},
+		{"not found page", admin, "/no-such-page", http.StatusNotFound},
+		{"static file", anon, "/static/app.css", http.StatusOK},
+		{"API refusal", anon, "/api/v1/channels", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.client.t = t
+			resp, _ := tt.client.do("GET", tt.path, nil)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("GET %s = %d, want %d", tt.path, resp.StatusCode, tt.want)
+			}
+			csp := resp.Header.Get("Content-Security-Policy")
+			for _, d := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
+				"base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+				"connect-src 'self' ws://" + host + " wss://" + host} {
+				if !strings.Contains(csp, d) {
+					t.Errorf("CSP lacks %q: %q", d, csp)
+				}
+			}
+			if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+				t.Errorf("CSP allows inline code: %q", csp)
+			}
+			if v := resp.Header.Get("X-Content-Type-Options"); v != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q", v)
+			}
+			if v := resp.Header.Get("Referrer-Policy"); v != "same-origin" {
+				t.Errorf("Referrer-Policy = %q", v)
+			}
+			if v := resp.Header.Get("Strict-Transport-Security"); v != "" {
+				t.Errorf("HSTS on a plain-http install: %q", v)
+			}
+		})
+	}
+}
+
+func TestSecurityHeadersHTTPS(t *testing.T) {
+	app := startApp(t, func(c *Config) { c.PublicURL = "https://callhook.example" })
+	resp, _ := newFormClient(t, app.URL()).do("GET", "/login", nil)
+	if v := resp.Header.Get("Strict-Transport-Security"); v != "max-age=31536000" {
+		t.Errorf("Strict-Transport-Security = %q, want max-age=31536000", v)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, " wss://callhook.example") {
+		t.Errorf("CSP does not allow the public URL's WebSocket: %q", csp)
+	}
+}
+
+// A CSRF token is taken from the form body or the X-CSRF-Token header only:
+// one in a URL leaks through logs, history and Referer.
+func TestCSRFTokenNotFromQuery(t *testing.T) {
+	app := startApp(t)
+	admin := newFormClient(t, app.URL())
+	csrf := admin.login("admin", testAdminPassword)
+	anon := newFormClient(t, app.URL())
+	loginCSRF := anon.csrf("/login")
+	tests := []struct {
+		name   string
+		client *formClient
+		path   string
+		form   url.Values
+		want   int
+	}{
+		{"console form", admin, "/channels?_csrf=" + url.QueryEscape(csrf), url.Values{"name": {"From query"}, "id": {"query-ch"}}, http.StatusForbidden},
+		{"API with a session", admin, "/api/v1/channels?_csrf=" + url.QueryEscape(csrf), url.Values{"name": {"From query"}}, http.StatusForbidden},
+		{"sign-out", admin, "/logout?_csrf=" + url.QueryEscape(csrf), url.Values{}, http.StatusForbidden},
+		{"sign-in", anon, "/login?_csrf=" + url.QueryEscape(loginCSRF), url.Values{"name": {"admin"}, "password": {testAdminPassword}}, http.StatusForbidden},
+		{"console form, token in the body", admin, "/channels", url.Values{"_csrf": {csrf}, "name": {"From body"}, "id": {"body-ch"}}, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.client.t = t
+			resp, body := tt.client.do("POST", tt.path, tt.form)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("POST %s = %d, want %d\n%s", tt.path, resp.StatusCode, tt.want, body)
+			}
+		})
+	}
+	if _, err := app.Store.Channel(context.Background(), "query-ch"); err == nil {
+		t.Error("a form with the token only in the query made a channel")
+	}
+}
+
+// Every console page works under the CSP in a real Chromium: the browser
+// helper fails the test on any violation it reports, and the live
+// WebSocket connects under connect-src.
+func TestConsoleBrowserCSP(t *testing.T) {
+	a := startApp(t)
+	cbURL := a.opsChannel("csp-ch")
+	alertID := a.opsAlert("CSP check", "csp-ch")
+	callID := a.opsCall("csp-ch", "prov-csp-1", "+15550002222", alertID)
+	a.callback(cbURL, http.StatusOK, `{"call_id": "prov-csp-1", "event_type": "status", "status": "ringing"}`)
+
+	_, page := a.consolePage("admin", testAdminPassword, "")
+	paths := []string{"/", "/calls", fmt.Sprintf("/calls/%d", callID), "/alerts", fmt.Sprintf("/alerts/%d", alertID),
+		"/callbacks", "/callbacks/1", "/channels", "/channels/csp-ch", "/settings/provider", "/users", "/users/tokens"}
+	for _, p := range paths {
+		goTo(t, page, a.URL()+p)
+		if err := page.WaitForLoadState(playwright.PageWaitForLoadStateOptions{State: playwright.LoadStateNetworkidle}); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if p == "/" {
+			waitLive(t, page)
+		}
+	}
+	signIn := newAdminUI(t, a)
+	signIn.open("/login")
+
+	// The helper notices a violation: an inline style on a console page.
+	rec := &cspRecorder{TB: t}
+	_, probe, err := chromium(t).For(rec).NewPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := probe.Goto(a.URL() + "/login"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := probe.Evaluate(`() => document.body.insertAdjacentHTML("beforeend", '<p style="color: red">x</p>')`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for rec.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if rec.count() == 0 {
+		t.Error("an inline style was refused without the test noticing")
+	}
+}
+
+// cspRecorder is a test whose failures are recorded instead of reported.
+type cspRecorder struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+}
+
+func (r *cspRecorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func (r *cspRecorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.errors)
 }
