@@ -80,14 +80,14 @@ func isSafe(m string) bool {
 }
 
 // checkCSRF requires the session's CSRF token on unsafe cookie-authenticated
-// requests, in the X-CSRF-Token header or the _csrf form field.
+// requests, in the X-CSRF-Token header or the _csrf field of a form body.
 func checkCSRF(c *fiber.Ctx, p auth.Principal) error {
 	if p.Via != "session" || isSafe(c.Method()) {
 		return nil
 	}
 	tok := c.Get("X-CSRF-Token")
 	if tok == "" {
-		tok = c.FormValue("_csrf")
+		tok = bodyCSRF(c)
 	}
 	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(p.CSRF)) != 1 {
 		return &httpError{status: fiber.StatusForbidden, msg: "invalid or missing CSRF token; reload the page and try again"}

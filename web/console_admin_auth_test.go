@@ -31,41 +31,49 @@ func TestSafeNext(t *testing.T) {
 
 func TestLoginLimiter(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	l := newLoginLimiter(3, time.Minute)
+	l := newLoginLimiter(time.Minute)
 	l.now = func() time.Time { return now }
+	h := &signIn{addrLimit: 5, pairLimit: 3}
+	allow := func(ip, name string) bool {
+		_, ok := l.allow(h.loginKeys(ip, name)...)
+		return ok
+	}
 
 	for i := range 3 {
-		if _, ok := l.allow("ip:a", "user:root"); !ok {
+		if !allow("a", "root") {
 			t.Fatalf("attempt %d refused", i+1)
 		}
 		now = now.Add(10 * time.Second)
 	}
-	wait, ok := l.allow("ip:a", "user:root")
+	wait, ok := l.allow(h.loginKeys("a", "Root")...)
 	if ok || wait != 30*time.Second {
 		t.Fatalf("4th attempt: ok=%v wait=%v, want refused for 30s", ok, wait)
 	}
-	if _, ok := l.allow("ip:b", "user:root"); ok {
-		t.Error("another address may still guess root's password")
+	if !allow("b", "root") {
+		t.Error("guesses from one address lock the user out at another")
 	}
-	if _, ok := l.allow("ip:b", "user:alice"); !ok {
-		t.Error("an unrelated address and user are limited")
+	if !allow("a", "alice") || !allow("a", "bob") {
+		t.Error("the address is limited before its own limit")
+	}
+	if allow("a", "carol") {
+		t.Error("an address may try a 6th user name")
 	}
 
 	// A success takes its attempt back.
-	if _, ok := l.allow("ip:c", "user:bob"); !ok {
+	if !allow("c", "bob") {
 		t.Fatal("first attempt refused")
 	}
-	l.forgive("ip:c", "user:bob")
+	l.forgive(h.loginKeys("c", "bob")...)
 	if n := len(l.hits["ip:c"]); n != 0 {
 		t.Errorf("after forgive ip:c has %d attempts", n)
 	}
 
 	// The window slides: the oldest attempt expires first.
 	now = now.Add(31 * time.Second)
-	if _, ok := l.allow("ip:a", "user:root"); !ok {
+	if !allow("a", "root") {
 		t.Error("an attempt older than the window still counts")
 	}
-	if _, ok := l.allow("ip:a", "user:root"); ok {
+	if allow("a", "root") {
 		t.Error("the limit was lifted entirely instead of by one")
 	}
 }

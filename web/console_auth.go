@@ -29,7 +29,7 @@ func (s *Server) consoleAuthRoutes(app *fiber.App) {
 	if limit <= 0 {
 		limit = 10
 	}
-	h := &signIn{s: s, limiter: newLoginLimiter(limit, loginWindow)}
+	h := &signIn{s: s, limiter: newLoginLimiter(loginWindow), addrLimit: limit, pairLimit: (limit + 1) / 2}
 	app.Get("/login", h.form)
 	app.Post("/login", h.login)
 	app.Post("/logout", s.identify, h.logout)
@@ -39,6 +39,11 @@ func (s *Server) consoleAuthRoutes(app *fiber.App) {
 type signIn struct {
 	s       *Server
 	limiter *loginLimiter
+	// addrLimit caps the attempts of one address over all user names
+	// (password spraying); pairLimit, lower, the attempts of one address at
+	// one user name (guessing one password). There is deliberately no limit
+	// per user name alone: anyone could then lock the admin out.
+	addrLimit, pairLimit int
 }
 
 // form shows the sign-in form, or goes on to next when already signed in.
@@ -71,7 +76,7 @@ func (h *signIn) login(c *fiber.Ctx) error {
 		return renderNoStore(c, fiber.StatusForbidden, views.Login(props))
 	}
 	props.CSRF = c.Cookies(LoginCSRFCookie)
-	keys := loginKeys(c.IP(), name)
+	keys := h.loginKeys(c.IP(), name)
 	if wait, ok := h.limiter.allow(keys...); !ok {
 		secs := int(wait.Round(time.Second) / time.Second)
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(secs, 1)))
@@ -145,19 +150,19 @@ func (h *signIn) clearCSRF(c *fiber.Ctx) {
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: h.s.Config.SecureCookies})
 }
 
-// loginCSRFOK compares the form's _csrf with the cookie in constant time.
+// loginCSRFOK compares the form body's _csrf with the cookie in constant time.
 func loginCSRFOK(c *fiber.Ctx) bool {
-	ck, form := c.Cookies(LoginCSRFCookie), formText(c, "_csrf")
+	ck, form := c.Cookies(LoginCSRFCookie), strings.TrimSpace(bodyCSRF(c))
 	return len(ck) >= 32 && subtle.ConstantTimeCompare([]byte(ck), []byte(form)) == 1
 }
 
-// loginKeys are the rate-limit keys of an attempt: the client address and the user name.
-func loginKeys(ip, name string) []string {
-	keys := []string{"ip:" + ip}
-	if name != "" {
-		keys = append(keys, "user:"+strings.ToLower(name))
+// loginKeys are the rate-limit keys of an attempt: the client address, and
+// the address with the user name.
+func (h *signIn) loginKeys(ip, name string) []loginKey {
+	return []loginKey{
+		{id: "ip:" + ip, limit: h.addrLimit},
+		{id: "ip-user:" + ip + "\x00" + strings.ToLower(name), limit: h.pairLimit},
 	}
-	return keys
 }
 
 // safeNext returns next when it is a path on this site, else "/": it keeps
@@ -190,40 +195,46 @@ func renderNoStore(c *fiber.Ctx, status int, comp templ.Component) error {
 	return render(c, status, comp)
 }
 
-// loginLimiter counts sign-in attempts per key (client address, user name)
-// over a sliding window, in memory: a restart forgets it. An attempt is
-// counted before the password is checked, so parallel guesses cannot slip
-// past the limit; a successful sign-in takes its attempt back.
+// loginLimiter counts sign-in attempts per key (client address, client
+// address and user name) over a sliding window, in memory: a restart forgets
+// it. An attempt is counted before the password is checked, so parallel
+// guesses cannot slip past the limit; a successful sign-in takes its attempt
+// back.
 type loginLimiter struct {
 	mu     sync.Mutex
-	limit  int
 	window time.Duration
 	now    func() time.Time
 	hits   map[string][]time.Time
 }
 
-func newLoginLimiter(limit int, window time.Duration) *loginLimiter {
-	return &loginLimiter{limit: limit, window: window, now: time.Now, hits: map[string][]time.Time{}}
+// loginKey is one counter an attempt is charged to, with its own limit.
+type loginKey struct {
+	id    string
+	limit int
 }
 
-// allow records an attempt for every key, unless one of them already has
-// limit attempts in the window: then it returns how long until one expires.
-func (l *loginLimiter) allow(keys ...string) (time.Duration, bool) {
+func newLoginLimiter(window time.Duration) *loginLimiter {
+	return &loginLimiter{window: window, now: time.Now, hits: map[string][]time.Time{}}
+}
+
+// allow records an attempt for every key, unless one of them already has its
+// limit of attempts in the window: then it returns how long until one expires.
+func (l *loginLimiter) allow(keys ...loginKey) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	var wait time.Duration
 	for _, k := range keys {
-		h := l.prune(k, now)
-		if len(h) >= l.limit {
-			wait = max(wait, h[0].Add(l.window).Sub(now))
+		h := l.prune(k.id, now)
+		if len(h) >= k.limit {
+			wait = max(wait, h[len(h)-k.limit].Add(l.window).Sub(now))
 		}
 	}
 	if wait > 0 {
 		return wait, false
 	}
 	for _, k := range keys {
-		l.hits[k] = append(l.hits[k], now)
+		l.hits[k.id] = append(l.hits[k.id], now)
 	}
 	if len(l.hits) > 10000 {
 		l.sweep(now)
@@ -232,14 +243,14 @@ func (l *loginLimiter) allow(keys ...string) (time.Duration, bool) {
 }
 
 // forgive takes back the latest attempt of every key.
-func (l *loginLimiter) forgive(keys ...string) {
+func (l *loginLimiter) forgive(keys ...loginKey) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range keys {
-		if h := l.hits[k]; len(h) > 1 {
-			l.hits[k] = h[:len(h)-1]
+		if h := l.hits[k.id]; len(h) > 1 {
+			l.hits[k.id] = h[:len(h)-1]
 		} else {
-			delete(l.hits, k)
+			delete(l.hits, k.id)
 		}
 	}
 }

@@ -87,6 +87,7 @@ func New(s *Server) *fiber.App {
 		Immutable: true,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.panicked}))
+	app.Use(s.securityHeaders())
 	s.routes(app)
 	return app
 }

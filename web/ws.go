@@ -2,11 +2,14 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gorilla/websocket"
@@ -57,6 +60,7 @@ func (s *Server) stream(c *fiber.Ctx) error {
 		w := &hijackWriter{conn: nc, header: http.Header{}}
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
+			w.finish() // the refusal gorilla wrote (a foreign Origin, a bad handshake)
 			return
 		}
 		done := s.conns.add(conn)
@@ -75,17 +79,64 @@ func convert(c *fiber.Ctx) *http.Request {
 }
 
 // hijackWriter is the http.ResponseWriter + http.Hijacker gorilla needs,
-// over a connection fasthttp has already hijacked.
+// over a connection fasthttp has already hijacked. A successful upgrade
+// writes its own handshake through Hijack; a refusal goes through
+// WriteHeader and Write, which are buffered here and sent by finish as a
+// whole HTTP response, since fasthttp writes nothing on a hijacked
+// connection.
 type hijackWriter struct {
 	conn   net.Conn
 	header http.Header
+	status int
+	body   bytes.Buffer
+	// hijacked: gorilla took the connection and answers on it itself.
+	hijacked bool
 }
 
-func (w *hijackWriter) Header() http.Header         { return w.header }
-func (w *hijackWriter) Write(b []byte) (int, error) { return w.conn.Write(b) }
-func (w *hijackWriter) WriteHeader(int)             {}
+func (w *hijackWriter) Header() http.Header { return w.header }
+
+func (w *hijackWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+
+func (w *hijackWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.hijacked = true
 	return w.conn, bufio.NewReadWriter(bufio.NewReader(w.conn), bufio.NewWriter(w.conn)), nil
+}
+
+// finish sends the buffered response and its headers; the connection is
+// closed after it (fasthttp closes hijacked connections when done).
+func (w *hijackWriter) finish() {
+	if w.hijacked {
+		return
+	}
+	if w.status == 0 {
+		w.status = http.StatusInternalServerError
+	}
+	h := w.header.Clone()
+	h.Set("Content-Length", strconv.Itoa(w.body.Len()))
+	h.Set("Connection", "close")
+	h.Set("Cache-Control", "no-store")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "HTTP/1.1 %d %s\r\n", w.status, http.StatusText(w.status))
+	_ = h.Write(&out)
+	out.WriteString("\r\n")
+	out.Write(w.body.Bytes())
+	_ = w.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, _ = w.conn.Write(out.Bytes()) // the client may be gone; there is no one else to tell
 }
 
 // connTracker closes hijacked connections at shutdown.

@@ -29,15 +29,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// chromium returns the package's shared browser, started on first use. A
-// missing browser fails the test: make test installs it.
+// chromium returns the package's shared browser, started on first use, bound
+// to t so that a CSP violation fails it. A missing browser fails the test:
+// make test installs it.
 func chromium(t *testing.T) *browsertest.Browser {
 	t.Helper()
 	browserOnce.Do(func() { browser, browserErr = browsertest.Launch() })
 	if browserErr != nil {
 		t.Fatal(browserErr)
 	}
-	return browser
+	return browser.For(t)
 }
 
 // testApp is the whole callhook server on 127.0.0.1:0 with a fresh SQLite file.

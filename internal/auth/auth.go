@@ -50,6 +50,17 @@ type Service struct {
 	Cost int
 
 	touched sync.Map // token id → time of the last last_used_at write
+
+	dummyOnce sync.Once
+	dummy     []byte
+}
+
+// cost is the bcrypt cost of new password hashes.
+func (s *Service) cost() int {
+	if s.Cost == 0 {
+		return bcrypt.DefaultCost
+	}
+	return s.Cost
 }
 
 // ValidRole reports whether r is admin or viewer.
@@ -82,11 +93,7 @@ func (s *Service) CreateUser(ctx context.Context, name, password, role string) (
 	if len(password) < 8 {
 		return nil, fmt.Errorf("%w: password must be at least 8 characters", store.ErrInvalid)
 	}
-	cost := s.Cost
-	if cost == 0 {
-		cost = bcrypt.DefaultCost
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost())
 	if err != nil {
 		return nil, fmt.Errorf("auth: hash password: %w", err)
 	}
@@ -102,11 +109,7 @@ func (s *Service) SetPassword(ctx context.Context, u *store.User, password strin
 	if len(password) < 8 {
 		return fmt.Errorf("%w: password must be at least 8 characters", store.ErrInvalid)
 	}
-	cost := s.Cost
-	if cost == 0 {
-		cost = bcrypt.DefaultCost
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost())
 	if err != nil {
 		return fmt.Errorf("auth: hash password: %w", err)
 	}
@@ -114,15 +117,26 @@ func (s *Service) SetPassword(ctx context.Context, u *store.User, password strin
 	return s.Store.UpdateUser(ctx, u, "password_hash")
 }
 
-// dummyHash makes a login for an unknown user cost the same as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("callhook-dummy-password"), bcrypt.MinCost)
+// dummyHash is what a login for an unknown user is checked against, so that
+// it takes as long as a wrong password and the time does not tell which
+// names exist. It has the cost of real hashes and is made on first use: at
+// the default cost it takes tens of milliseconds, which every start (and
+// every test's start) would otherwise pay.
+func (s *Service) dummyHash() []byte {
+	s.dummyOnce.Do(func() {
+		// Only a cost above bcrypt.MaxCost fails, and then so does every
+		// CreateUser: there are no real hashes to match.
+		s.dummy, _ = bcrypt.GenerateFromPassword([]byte(RandomToken(18)), s.cost())
+	})
+	return s.dummy
+}
 
 // Login checks a password and opens a session. It returns the cookie value.
 func (s *Service) Login(ctx context.Context, name, password string) (string, *store.User, error) {
 	u, err := s.Store.UserByName(ctx, strings.TrimSpace(name))
 	if err != nil {
 		if store.IsNotFound(err) {
-			_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+			_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 			return "", nil, ErrBadCredentials
 		}
 		return "", nil, err

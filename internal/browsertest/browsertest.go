@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
 
 	"github.com/playwright-community/playwright-go"
 )
@@ -22,6 +25,18 @@ const DriverVersion = "1.52.0"
 type Browser struct {
 	PW      *playwright.Playwright
 	Browser playwright.Browser
+
+	t testing.TB // set by For
+}
+
+// For returns b bound to test t: pages it opens fail t when the browser
+// refuses something under the Content Security Policy (web/security.go),
+// such as an inline style or script, which would otherwise only break the
+// page silently.
+func (b *Browser) For(t testing.TB) *Browser {
+	c := *b
+	c.t = t
+	return &c
 }
 
 // DriverDir returns where the driver lives.
@@ -80,12 +95,45 @@ func (b *Browser) NewPage() (playwright.BrowserContext, playwright.Page, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if b.t != nil {
+		failOnCSP(b.t, ctx)
+	}
 	p, err := ctx.NewPage()
 	if err != nil {
 		ctx.Close()
 		return nil, nil, err
 	}
 	return ctx, p, nil
+}
+
+// failOnCSP fails t on every CSP violation Chromium reports in ctx's pages:
+// it reports them as console errors ("Refused to apply inline style because
+// it violates the following Content Security Policy directive: ...").
+func failOnCSP(t testing.TB, ctx playwright.BrowserContext) {
+	var mu sync.Mutex
+	ended := false
+	// Registered before the caller's cleanup that closes ctx, so it runs
+	// after it: no message reaches t once the test is over.
+	t.Cleanup(func() {
+		mu.Lock()
+		ended = true
+		mu.Unlock()
+	})
+	ctx.OnConsole(func(m playwright.ConsoleMessage) {
+		text := m.Text()
+		if !strings.Contains(text, "Content Security Policy") && !strings.Contains(text, "Refused to") {
+			return
+		}
+		where := ""
+		if l := m.Location(); l != nil {
+			where = fmt.Sprintf(" (%s:%d)", l.URL, l.LineNumber+1)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			t.Errorf("browser console: %s%s", text, where)
+		}
+	})
 }
 
 // ScreenshotDir is where screenshots go: $CALLHOOK_SCREENSHOTS, else
