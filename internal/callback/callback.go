@@ -327,7 +327,12 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				defer cancel()
 				if err := r.React(ctx, req, out); err != nil {
-					s.log().Warn("provider command failed", "provider", spec.Name, "channel", ch.ID, "err", err)
+					secrets := append(spec.Secrets(cfg), ch.Secret)
+					if ch.PrevSecret != nil {
+						secrets = append(secrets, *ch.PrevSecret)
+					}
+					s.log().Warn("provider command failed", "provider", spec.Name, "channel", ch.ID,
+						"err", provider.NewRedactor(secrets...).Error(err))
 				}
 			}()
 		}
