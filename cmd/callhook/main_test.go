@@ -129,7 +129,13 @@ func (a *testApp) do(method, path, token string, body any, out any) int {
 // post sends a raw callback.
 func (a *testApp) post(url, contentType string, body []byte, hdr map[string]string) (int, string) {
 	a.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	return a.send(http.MethodPost, url, contentType, body, hdr)
+}
+
+// send sends a raw callback with method.
+func (a *testApp) send(method, url, contentType string, body []byte, hdr map[string]string) (int, string) {
+	a.t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}

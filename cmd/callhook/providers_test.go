@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +20,8 @@ import (
 	"callhook/internal/provider/twilio/twimltest"
 	"callhook/internal/provider/vonage"
 )
+
+var sessionID = regexp.MustCompile(`"sessionId":"[^"]*"`)
 
 // signer re-signs a fixture body for callhook's own callback URL, as the
 // provider would, and returns the URL to post to and the headers.
@@ -34,6 +38,9 @@ func formParams(t *testing.T, body []byte) url.Values {
 func twilioSigner(secretKey, header string) signer {
 	return func(t *testing.T, m providertest.Manifest, f providertest.Fixture, u string, body []byte) (string, map[string]string) {
 		tok := m.Secrets[secretKey]
+		if f.Method == "GET" {
+			return u, map[string]string{header: twilio.Signature(tok, u, url.Values{})}
+		}
 		if strings.HasPrefix(f.ContentType, "application/json") {
 			signed, sig := twilio.SignBody(tok, u, body)
 			return signed, map[string]string{header: sig}
@@ -76,7 +83,11 @@ var providerCases = []struct {
 		return map[string]string{"auth_id": "MAXXXXXXXXXXXXXXXXXX", "auth_token": m.Secrets["plivo_auth_token"]}
 	}, func(t *testing.T, m providertest.Manifest, f providertest.Fixture, u string, body []byte) (string, map[string]string) {
 		nonce := "31627761595286130198"
-		return u, map[string]string{plivo.HeaderV3: plivo.SignV3(m.Secrets["plivo_auth_token"], "POST", u, nonce, formParams(t, body)),
+		method, params := "POST", formParams(t, body)
+		if f.Method == "GET" {
+			method, params = "GET", url.Values{}
+		}
+		return u, map[string]string{plivo.HeaderV3: plivo.SignV3(m.Secrets["plivo_auth_token"], method, u, nonce, params),
 			plivo.HeaderV3Nonce: nonce}
 	}},
 	{"telnyx", func(m providertest.Manifest) map[string]string {
@@ -116,7 +127,17 @@ func TestProviderCallbacksEndToEnd(t *testing.T) {
 				n++
 				id := want.CallID[:len(want.CallID)-4] + fmt.Sprintf("%04d", n)
 				f.Body = []byte(strings.ReplaceAll(string(f.Body), want.CallID, id))
+				f.URL = strings.ReplaceAll(f.URL, want.CallID, id)
+				// 8x8 session summaries are keyed by their session: give
+				// each fixture a session of its own too.
+				if !bytes.Contains(f.Body, []byte(`"sessionId":"`+id+`"`)) {
+					f.Body = sessionID.ReplaceAll(f.Body, []byte(fmt.Sprintf(`"sessionId":"session-%04d"`, n)))
+				}
 				want.CallID = id
+				method := f.Method
+				if method == "" {
+					method = "POST"
+				}
 				var al alertJSON
 				a.do("POST", "/api/v1/alerts", a.admin, map[string]any{"title": pc.name + " " + id}, &al)
 				a.registerCall(ch.ID, id, &al.ID)
@@ -124,8 +145,11 @@ func TestProviderCallbacksEndToEnd(t *testing.T) {
 				if strings.Contains(f.URL, "?") && !strings.Contains(f.URL, "bodySHA256") {
 					u += "?" + strings.SplitN(f.URL, "?", 2)[1]
 				}
+				if method == "GET" {
+					f.Body = nil // a GET callback carries its parameters in the query
+				}
 				postURL, hdr := pc.sign(t, m, f, u, f.Body)
-				code, reply := a.post(postURL, f.ContentType, f.Body, hdr)
+				code, reply := a.send(method, postURL, f.ContentType, f.Body, hdr)
 				wantCode := 200
 				if want.Action == "call-notification" {
 					wantCode = 404 // accepted and stored, but no console binding for the callee
@@ -154,14 +178,20 @@ func TestProviderCallbacksEndToEnd(t *testing.T) {
 					t.Errorf("%s: digit %s resolved to no action", f.File, want.Digit)
 				}
 
-				// Tampered: one byte of the body changed, signature kept.
+				// Tampered: one byte of the body (of the query for a GET)
+				// changed, signature kept.
 				bad := append([]byte(nil), f.Body...)
-				bad[len(bad)/2] ^= 0x01
+				badURL := postURL
+				if len(bad) > 0 {
+					bad[len(bad)/2] ^= 0x01
+				} else {
+					badURL = strings.Replace(postURL, "CallStatus=", "CallStatus=x", 1)
+				}
 				if pc.name == "wavecell" {
 					hdr = map[string]string{"Authorization": "Bearer wrong-token"}
 					bad = f.Body
 				}
-				code, reply = a.post(postURL, f.ContentType, bad, hdr)
+				code, reply = a.send(method, badURL, f.ContentType, bad, hdr)
 				if code != 401 {
 					t.Errorf("%s tampered: HTTP %d %s, want 401", f.File, code, reply)
 				}
