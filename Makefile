@@ -1,7 +1,12 @@
 # callhook — two commands on a fresh machine: `make run` and `make test`.
 GO ?= go
+# The Go release callhook is built with (go.mod's toolchain line): these
+# machines ship an older Go and set GOTOOLCHAIN=local, so it is asked for
+# here; the go command fetches it from the module proxy once.
+export GOTOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
+FUZZTIME ?= 30s
 
-.PHONY: run demo build test browser generate check-generated lint bench
+.PHONY: run demo build test unit browser generate check-generated lint vulncheck fuzz bench
 
 run: ## serve on 127.0.0.1:8080 with SQLite at data/callhook.db
 	$(GO) run ./cmd/callhook serve
@@ -23,12 +28,27 @@ check-generated: ## generated templ code must be committed and current
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || (echo "gofmt needed:"; echo "$$out"; exit 1)
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+vulncheck: ## govulncheck against a database built from the vulndb module
+	.ci/vulncheck
 
 browser: ## Chromium and the playwright driver for the browser tests
 	.ci/install-browser
 
-test: browser check-generated lint ## everything, browser tests included
-	$(GO) test -race -count=1 -timeout 20m ./...
+test: browser check-generated lint vulncheck ## everything, browser tests included
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+unit: ## everything but the browser tests, for the edit-test loop
+	$(GO) test -count=1 -skip '^TestBrowser' ./...
+
+fuzz: ## every fuzz target for FUZZTIME each (make fuzz FUZZTIME=60s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...

@@ -67,14 +67,6 @@ func (s *Server) requireAdmin(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// writeNeedsAdmin lets viewers read and only admins change.
-func (s *Server) writeNeedsAdmin(c *fiber.Ctx) error {
-	if isSafe(c.Method()) {
-		return c.Next()
-	}
-	return s.requireAdmin(c)
-}
-
 func isSafe(m string) bool {
 	return m == fiber.MethodGet || m == fiber.MethodHead || m == fiber.MethodOptions
 }

@@ -94,15 +94,6 @@ func (u *adminUI) ok(err error) {
 	}
 }
 
-func (u *adminUI) text() string {
-	u.t.Helper()
-	s, err := u.loc("body").InnerText()
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	return s
-}
-
 func (u *adminUI) html() string {
 	u.t.Helper()
 	s, err := u.page.Content()
@@ -138,7 +129,7 @@ func (a *testApp) createChannel(id, name string) string {
 	return v.Secret
 }
 
-func TestConsoleSignIn(t *testing.T) {
+func TestBrowserSignIn(t *testing.T) {
 	app := startApp(t)
 	u := newAdminUI(t, app)
 
@@ -191,7 +182,7 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 }
 
-func TestConsoleGlobalProvider(t *testing.T) {
+func TestBrowserGlobalProvider(t *testing.T) {
 	app := startApp(t)
 	u := newAdminUI(t, app)
 	u.signIn("admin", testAdminPassword)
@@ -266,7 +257,7 @@ func TestConsoleGlobalProvider(t *testing.T) {
 	}
 }
 
-func TestConsoleChannelAndDTMF(t *testing.T) {
+func TestBrowserChannelAndDTMF(t *testing.T) {
 	app := startApp(t)
 	u := newAdminUI(t, app)
 	u.signIn("admin", testAdminPassword)
@@ -341,7 +332,7 @@ func TestConsoleChannelAndDTMF(t *testing.T) {
 	u.see("No channels yet")
 }
 
-func TestConsoleRotateSecret(t *testing.T) {
+func TestBrowserRotateSecret(t *testing.T) {
 	app := startApp(t)
 	app.createChannel("ops", "Ops")
 	u := newAdminUI(t, app)
@@ -403,7 +394,7 @@ func TestConsoleRotateSecret(t *testing.T) {
 	}
 }
 
-func TestConsoleSendTestCallback(t *testing.T) {
+func TestBrowserSendTestCallback(t *testing.T) {
 	app := startApp(t)
 	app.createChannel("probe", "Probe")
 	u := newAdminUI(t, app)
@@ -430,7 +421,7 @@ func TestConsoleSendTestCallback(t *testing.T) {
 	u.ok(u.expect.Locator(res.GetByRole("link")).ToHaveAttribute("href", fmt.Sprintf("/callbacks/%d", list.Items[0].ID)))
 }
 
-func TestConsoleAPIToken(t *testing.T) {
+func TestBrowserAPIToken(t *testing.T) {
 	app := startApp(t)
 	u := newAdminUI(t, app)
 	u.signIn("admin", testAdminPassword)
@@ -484,7 +475,7 @@ func TestConsoleAPIToken(t *testing.T) {
 	u.ok(u.expect.Locator(nurse).ToContainText("active"))
 }
 
-func TestConsoleViewer(t *testing.T) {
+func TestBrowserViewer(t *testing.T) {
 	app := startApp(t)
 	secret := app.createChannel("pager", "Pager")
 	if _, err := app.Auth.CreateUser(context.Background(), "watcher", "viewer-password", store.RoleViewer); err != nil {

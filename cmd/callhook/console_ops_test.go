@@ -157,7 +157,7 @@ func notReloaded(t *testing.T, p playwright.Page) {
 	}
 }
 
-func TestConsoleLiveUpdates(t *testing.T) {
+func TestBrowserLiveUpdates(t *testing.T) {
 	t.Parallel()
 	a := startApp(t)
 	cbURL := a.opsChannel("oncall")
@@ -220,7 +220,7 @@ const wsSpy = `(() => {
   window.WebSocket = Spy;
 })();`
 
-func TestConsoleReconnectCatchesUp(t *testing.T) {
+func TestBrowserReconnectCatchesUp(t *testing.T) {
 	t.Parallel()
 	a := startApp(t)
 	cbURL := a.opsChannel("oncall")
@@ -266,7 +266,7 @@ func TestConsoleReconnectCatchesUp(t *testing.T) {
 	}
 }
 
-func TestConsoleViewerAcknowledgesAlert(t *testing.T) {
+func TestBrowserViewerAcknowledgesAlert(t *testing.T) {
 	t.Parallel()
 	a := startApp(t)
 	if _, err := a.Auth.CreateUser(context.Background(), "oncall", "viewer-password-1", "viewer"); err != nil {
@@ -315,7 +315,7 @@ func TestConsoleViewerAcknowledgesAlert(t *testing.T) {
 	contains(t, p.Locator("#alerts-list"), "resolved")
 }
 
-func TestConsoleAdminRaisesAlert(t *testing.T) {
+func TestBrowserAdminRaisesAlert(t *testing.T) {
 	t.Parallel()
 	a := startApp(t)
 	a.opsChannel("pager")
@@ -351,7 +351,7 @@ func TestConsoleAdminRaisesAlert(t *testing.T) {
 	contains(t, p.Locator("#alert-state"), "firing")
 }
 
-func TestConsoleCallbackInspector(t *testing.T) {
+func TestBrowserCallbackInspector(t *testing.T) {
 	t.Parallel()
 	a := startApp(t)
 	cbURL := a.opsChannel("inbox")
@@ -410,9 +410,9 @@ func TestConsoleCallbackInspector(t *testing.T) {
 	}
 }
 
-// TestConsoleOpsPages fills every operations page with a bit of everything and
+// TestBrowserOpsPages fills every operations page with a bit of everything and
 // screenshots them; then checks the pages' HTTP behaviour.
-func TestConsoleOpsPages(t *testing.T) {
+func TestBrowserOpsPages(t *testing.T) {
 	t.Parallel()
 	a := startApp(t)
 

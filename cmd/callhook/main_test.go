@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 // make test installs it.
 func chromium(t *testing.T) *browsertest.Browser {
 	t.Helper()
+	// make unit skips tests named TestBrowser*: a browser test must say so.
+	if !strings.HasPrefix(t.Name(), "TestBrowser") {
+		t.Fatalf("%s starts a browser: name it TestBrowser… so make unit leaves it to make test", t.Name())
+	}
 	browserOnce.Do(func() { browser, browserErr = browsertest.Launch() })
 	if browserErr != nil {
 		t.Fatal(browserErr)

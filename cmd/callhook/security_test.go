@@ -204,7 +204,7 @@ func TestCSRFTokenNotFromQuery(t *testing.T) {
 // Every console page works under the CSP in a real Chromium: the browser
 // helper fails the test on any violation it reports, and the live
 // WebSocket connects under connect-src.
-func TestConsoleBrowserCSP(t *testing.T) {
+func TestBrowserCSP(t *testing.T) {
 	a := startApp(t)
 	cbURL := a.opsChannel("csp-ch")
 	alertID := a.opsAlert("CSP check", "csp-ch")

@@ -32,13 +32,13 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r.Header.Get("Authorization") != "Bearer api-token" {
-		http.Error(w, `{"error":"unauthorized"}`, 401)
+		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 		return
 	}
 	switch {
 	case r.Method == "POST" && r.URL.Path == "/v1/calls":
 		if f.fail {
-			http.Error(w, `{"error":"insufficient balance"}`, 402)
+			http.Error(w, `{"error":"insufficient balance"}`, http.StatusPaymentRequired)
 			return
 		}
 		var body map[string]string
