@@ -23,6 +23,7 @@ func (s *Server) consoleAdminRoutes(r fiber.Router) {
 	r.Post("/channels", s.adminOnly, s.channelCreate)
 	r.Get("/channels/:id", s.channelPage)
 	r.Post("/channels/:id/rename", s.adminOnly, s.channelRename)
+	r.Post("/channels/:id/inbound", s.adminOnly, s.channelInbound)
 	r.Post("/channels/:id/delete", s.adminOnly, s.channelDelete)
 	r.Post("/channels/:id/provider", s.adminOnly, s.channelOverride)
 	r.Post("/channels/:id/reveal", s.adminOnly, s.channelReveal)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -76,6 +77,24 @@ func (s *Server) channelRename(c *fiber.Ctx) error {
 		return err
 	}
 	return s.redirectFlash(c, "/channels/"+ch.ID, "success", "Renamed to “"+ch.Name+"”.")
+}
+
+// channelInbound saves the inbound caller allow-list: one number per line.
+func (s *Server) channelInbound(c *fiber.Ctx) error {
+	text := formText(c, "inbound_allow")
+	numbers := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' })
+	ch, err := s.Channels.Update(c.UserContext(), pathParam(c, "id"), channel.Input{InboundAllow: &numbers})
+	if msg, ok := formProblem(err); ok {
+		return s.channelForm(c, errStatus(err), func(p *views.ChannelProps) { p.InboundValue, p.InboundError = text, msg })
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Inbound callers saved: nobody may act on alerts by phone."
+	if n := len(ch.InboundAllow); n > 0 {
+		msg = fmt.Sprintf("Inbound callers saved: %d number(s) may hear and act on this channel's alerts.", n)
+	}
+	return s.redirectFlash(c, "/channels/"+ch.ID+"#inbound", "success", msg)
 }
 
 // channelDelete removes a channel once its ID is typed as confirmation, so
@@ -211,6 +230,7 @@ func (s *Server) channelProps(ch *store.Channel, g *store.ProviderSetting, admin
 		p.PrevSecretExpires = consoleTime(*v.PreviousSecretExpires)
 	}
 	p.RenameValue = ch.Name
+	p.InboundValue = strings.Join(ch.InboundAllow, "\n")
 	p.DTMF = views.DTMFEditor{Rows: append(dtmfRows(ch.DTMFMap), views.DTMFRow{Action: "acknowledge"})}
 	cur := ""
 	if own {
