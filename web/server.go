@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/recover"
+	fiberrecover "github.com/gofiber/fiber/v2/middleware/recover"
 
 	"callhook/internal/auth"
 	"callhook/internal/callback"
@@ -86,7 +86,7 @@ func New(s *Server) *fiber.App {
 		// makes Fiber hand out copies instead of views of reused buffers.
 		Immutable: true,
 	})
-	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.panicked}))
+	app.Use(fiberrecover.New(fiberrecover.Config{EnableStackTrace: true, StackTraceHandler: s.panicked}))
 	app.Use(s.securityHeaders())
 	s.routes(app)
 	return app
@@ -98,6 +98,14 @@ func (s *Server) panicked(c *fiber.Ctx, e any) {
 	s.Metrics.Panicked()
 	s.Log.Error("panic recovered", "method", c.Method(), "path", redactPath(c.Path()), "panic", fmt.Sprint(e),
 		"stack", string(debug.Stack()))
+}
+
+// recoverLive logs and counts a panic of a live connection's goroutine.
+func (s *Server) recoverLive() {
+	if e := recover(); e != nil {
+		s.Metrics.Panicked()
+		s.Log.Error("panic recovered", "in", "live connection", "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+	}
 }
 
 // CloseConnections closes hijacked WebSocket connections; Fiber's shutdown

@@ -57,6 +57,9 @@ func (s *Server) stream(c *fiber.Ctx) error {
 	ctx := s.conns.ctx
 	c.Context().HijackSetNoResponse(true)
 	c.Context().Hijack(func(nc net.Conn) {
+		// fasthttp runs this in a goroutine of its own, outside the recover
+		// middleware: a panic here would end the process.
+		defer s.recoverLive()
 		w := &hijackWriter{conn: nc, header: http.Header{}}
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {

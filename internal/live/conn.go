@@ -35,6 +35,8 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
+		// A panic in the reader closes this connection, not the process.
+		defer func() { _ = recover() }()
 		conn.SetReadLimit(4096)
 		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
