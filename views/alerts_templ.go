@@ -9,15 +9,14 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	"callhook/internal/voice"
 	"net/url"
 	"strconv"
-
-	"callhook/internal/store"
 )
 
 // AlertListProps is a list of alerts with their action buttons.
 type AlertListProps struct {
-	Alerts []store.AlertView
+	Alerts []voice.AlertView
 	// CSRF is the session's token for the acknowledge/resolve forms.
 	CSRF string
 	// Next is the page the action forms return to.
@@ -58,7 +57,7 @@ type AlertsProps struct {
 
 // AlertProps is one alert's page.
 type AlertProps struct {
-	Alert       store.AlertView
+	Alert       voice.AlertView
 	CSRF        string
 	ChannelName string
 }
@@ -399,7 +398,7 @@ func raiseAlertForm(d AlertsProps) templ.Component {
 }
 
 // AlertActions are the acknowledge and resolve buttons an alert's state allows.
-func AlertActions(a store.AlertView, csrf, next string) templ.Component {
+func AlertActions(a voice.AlertView, csrf, next string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -10,18 +10,17 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import (
 	"bytes"
+	"callhook/internal/voice"
 	"encoding/json"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-
-	"callhook/internal/store"
 )
 
 // CallbackListProps is one page of stored callbacks as a list region shows it.
 type CallbackListProps struct {
-	Callbacks []store.CallbackView
+	Callbacks []voice.CallbackView
 	// Compact drops the columns the dashboard has no room for.
 	Compact bool
 	// Filtered makes the empty state talk about the filters.
@@ -45,11 +44,11 @@ type CallbacksProps struct {
 // after a replay the new callback it produced.
 type CallbackProps struct {
 	// Callback is the full view: headers (redacted), body and events.
-	Callback store.CallbackView
+	Callback voice.CallbackView
 	Admin    bool
 	CSRF     string
 	// Replay is the callback a replay of this one just stored, if any.
-	Replay *store.CallbackView
+	Replay *voice.CallbackView
 }
 
 var opsOutcomes = []OpsOption{{"accepted", "Accepted"}, {"duplicate", "Duplicate"}, {"unmatched", "Unmatched"}, {"rejected", "Rejected"}}
@@ -168,7 +167,7 @@ func opsHTTP(code int) string {
 	return "HTTP " + strconv.Itoa(code)
 }
 
-func opsBody(cb store.CallbackView) string {
+func opsBody(cb voice.CallbackView) string {
 	if cb.Body == nil {
 		return ""
 	}
@@ -548,7 +547,7 @@ func CallbackList(l CallbackListProps) templ.Component {
 	})
 }
 
-func opsCallbackDetail(cb store.CallbackView, compact bool) templ.Component {
+func opsCallbackDetail(cb voice.CallbackView, compact bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1225,7 +1224,7 @@ func opsPairTable(caption string, rows [][2]string) templ.Component {
 	})
 }
 
-func opsCallbackEvents(cb store.CallbackView) templ.Component {
+func opsCallbackEvents(cb voice.CallbackView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1459,7 +1458,7 @@ func opsCallbackEvents(cb store.CallbackView) templ.Component {
 	})
 }
 
-func opsReplayResult(r store.CallbackView) templ.Component {
+func opsReplayResult(r voice.CallbackView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -9,14 +9,13 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	"callhook/internal/voice"
 	"fmt"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	"callhook/internal/store"
 )
 
 // OpsOption is one choice of a filter or form select.
@@ -27,7 +26,7 @@ type OpsOption struct {
 
 // CallListProps is one page of calls as a list region shows it.
 type CallListProps struct {
-	Calls []store.CallView
+	Calls []voice.CallView
 	// Compact drops the columns the dashboard and alert pages have no room for.
 	Compact bool
 	// Filtered makes the empty state talk about the filters.
@@ -52,7 +51,7 @@ type CallsProps struct {
 
 // CallProps is one call's page: the call with its timeline, and what it is about.
 type CallProps struct {
-	Call        store.CallView
+	Call        voice.CallView
 	ChannelName string
 	// AlertTitle and AlertState describe the call's alert, if it has one.
 	AlertTitle string
@@ -101,7 +100,7 @@ func opsOr(s, dflt string) string {
 func opsLabel(code string) string { return strings.ReplaceAll(code, "_", " ") }
 
 // opsEventTime is when an event happened by the provider's clock, else when it arrived.
-func opsEventTime(e store.EventView) time.Time {
+func opsEventTime(e voice.EventView) time.Time {
 	if e.OccurredAt != nil {
 		return *e.OccurredAt
 	}
@@ -1011,7 +1010,7 @@ func CallPage(p Page, d CallProps) templ.Component {
 }
 
 // opsCallLiveKeys makes the facts region follow the call and its alert.
-func opsCallLiveKeys(c store.CallView) string {
+func opsCallLiveKeys(c voice.CallView) string {
 	keys := "call:" + opsID(c.ID)
 	if c.AlertID != nil {
 		keys += " alert:" + opsID(*c.AlertID)
@@ -1317,7 +1316,7 @@ func CallFacts(d CallProps) templ.Component {
 }
 
 // CallTimeline is a call's events in order (live region of the call page).
-func CallTimeline(events []store.EventView) templ.Component {
+func CallTimeline(events []voice.EventView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

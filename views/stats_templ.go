@@ -9,15 +9,14 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	"callhook/internal/voice"
 	"net/url"
 	"strconv"
-
-	"callhook/internal/store"
 )
 
 // StatsProps is the stats page: call totals per channel and provider.
 type StatsProps struct {
-	Rows []store.Stat
+	Rows []voice.Stat
 }
 
 func opsPercent(rate float64) string {
@@ -27,7 +26,7 @@ func opsPercent(rate float64) string {
 func opsRate(rate float64) string { return strconv.FormatFloat(rate, 'f', 3, 64) }
 
 // opsTotals sums the rows: calls, answered, answer rate and total duration.
-func opsTotals(rows []store.Stat) (calls, answered int, rate, duration float64) {
+func opsTotals(rows []voice.Stat) (calls, answered int, rate, duration float64) {
 	for _, r := range rows {
 		calls += r.Calls
 		answered += r.Answered
@@ -39,7 +38,7 @@ func opsTotals(rows []store.Stat) (calls, answered int, rate, duration float64) 
 	return calls, answered, rate, duration
 }
 
-func opsTotalLine(rows []store.Stat) []string {
+func opsTotalLine(rows []voice.Stat) []string {
 	calls, answered, rate, duration := opsTotals(rows)
 	return []string{strconv.Itoa(calls), strconv.Itoa(answered), opsPercent(rate), opsDuration(&duration)}
 }

@@ -291,7 +291,7 @@ func (s *Server) listAlerts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(store.Page[store.AlertView]{Items: views, NextCursor: page.NextCursor})
+	return c.JSON(store.Page[voice.AlertView]{Items: views, NextCursor: page.NextCursor})
 }
 
 func (s *Server) getAlert(c *fiber.Ctx) error {
@@ -363,11 +363,11 @@ func (s *Server) listCalls(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items := make([]store.CallView, 0, len(page.Items))
+	items := make([]voice.CallView, 0, len(page.Items))
 	for i := range page.Items {
 		items = append(items, page.Items[i].View())
 	}
-	return c.JSON(store.Page[store.CallView]{Items: items, NextCursor: page.NextCursor})
+	return c.JSON(store.Page[voice.CallView]{Items: items, NextCursor: page.NextCursor})
 }
 
 func (s *Server) getCall(c *fiber.Ctx) error {
@@ -445,11 +445,11 @@ func (s *Server) listCallbacks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items := make([]store.CallbackView, 0, len(page.Items))
+	items := make([]voice.CallbackView, 0, len(page.Items))
 	for i := range page.Items {
 		items = append(items, page.Items[i].View(false))
 	}
-	return c.JSON(store.Page[store.CallbackView]{Items: items, NextCursor: page.NextCursor})
+	return c.JSON(store.Page[voice.CallbackView]{Items: items, NextCursor: page.NextCursor})
 }
 
 func (s *Server) getCallback(c *fiber.Ctx) error {
@@ -480,7 +480,7 @@ func (s *Server) stats(c *fiber.Ctx) error {
 		return err
 	}
 	if st == nil {
-		st = []store.Stat{}
+		st = []voice.Stat{}
 	}
 	return c.JSON(fiber.Map{"items": st})
 }

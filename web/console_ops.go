@@ -117,7 +117,7 @@ func (s *Server) dashboardCounts(ctx context.Context) (views.DashboardCounts, er
 }
 
 // openAlerts returns the firing and acknowledged alerts, newest first.
-func (s *Server) openAlerts(ctx context.Context, limit int) ([]store.AlertView, error) {
+func (s *Server) openAlerts(ctx context.Context, limit int) ([]voice.AlertView, error) {
 	var all []store.Alert
 	for _, st := range []voice.AlertState{voice.AlertFiring, voice.AlertAcknowledged} {
 		p, err := s.Store.Alerts(ctx, store.ListFilter{Status: string(st), Limit: limit})

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"callhook/internal/voice"
 	"context"
 	"net/http"
 	"strconv"
@@ -11,8 +12,8 @@ import (
 	"callhook/views"
 )
 
-func opsCallbackViews(cbs []store.Callback) []store.CallbackView {
-	out := make([]store.CallbackView, 0, len(cbs))
+func opsCallbackViews(cbs []store.Callback) []voice.CallbackView {
+	out := make([]voice.CallbackView, 0, len(cbs))
 	for i := range cbs {
 		out = append(out, cbs[i].View(false))
 	}
@@ -82,14 +83,14 @@ func (s *Server) callbacksFragment(c *fiber.Ctx) error {
 }
 
 // callbackFull returns a stored callback with its raw request and parsed events.
-func (s *Server) callbackFull(ctx context.Context, id int64) (store.CallbackView, error) {
+func (s *Server) callbackFull(ctx context.Context, id int64) (voice.CallbackView, error) {
 	cb, err := s.Store.Callback(ctx, id)
 	if err != nil {
-		return store.CallbackView{}, err
+		return voice.CallbackView{}, err
 	}
 	evs, err := s.Store.CallbackEvents(ctx, id)
 	if err != nil {
-		return store.CallbackView{}, err
+		return voice.CallbackView{}, err
 	}
 	v := cb.View(true)
 	for i := range evs {

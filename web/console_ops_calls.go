@@ -10,8 +10,8 @@ import (
 	"callhook/views"
 )
 
-func opsCallViews(cs []store.Call) []store.CallView {
-	out := make([]store.CallView, 0, len(cs))
+func opsCallViews(cs []store.Call) []voice.CallView {
+	out := make([]voice.CallView, 0, len(cs))
 	for i := range cs {
 		out = append(out, cs[i].View())
 	}

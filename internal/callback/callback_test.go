@@ -28,7 +28,7 @@ type env struct {
 	svc  *callback.Service
 	ch   *store.Channel
 	now  time.Time
-	feed chan []store.FeedItem
+	feed chan []voice.FeedItem
 }
 
 func newEnv(t testing.TB) *env {
@@ -41,8 +41,8 @@ func newEnv(t testing.TB) *env {
 	if _, err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), feed: make(chan []store.FeedItem, 100)}
-	st.SetOnCommit(func(items []store.FeedItem) {
+	e := &env{t: t, st: st, now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), feed: make(chan []voice.FeedItem, 100)}
+	st.SetOnCommit(func(items []voice.FeedItem) {
 		select {
 		case e.feed <- items:
 		default: // nobody is reading (benchmarks): never block the writer
@@ -103,7 +103,7 @@ func (e *env) alert() int64 {
 	return a.ID
 }
 
-func (e *env) call(id int64) store.CallView {
+func (e *env) call(id int64) voice.CallView {
 	e.t.Helper()
 	v, err := e.st.CallView(context.Background(), id)
 	if err != nil {
@@ -446,7 +446,7 @@ func TestFeedAfterCommit(t *testing.T) {
 	for _, it := range items {
 		types[it.Type] = true
 	}
-	if !types[store.FeedEvent] || !types[store.FeedCallUpdated] || !types[store.FeedCallback] {
+	if !types[voice.FeedEvent] || !types[voice.FeedCallUpdated] || !types[voice.FeedCallback] {
 		t.Errorf("feed types %v", types)
 	}
 	for i := 1; i < len(items); i++ {

@@ -1,13 +1,12 @@
 package live
 
 import (
+	"callhook/internal/voice"
 	"context"
 	"encoding/json"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"callhook/internal/store"
 )
 
 const (
@@ -18,7 +17,7 @@ const (
 
 // Feed is what a connection needs from the store to resume.
 type Feed interface {
-	FeedAfter(ctx context.Context, after int64, limit int) ([]store.FeedItem, error)
+	FeedAfter(ctx context.Context, after int64, limit int) ([]voice.FeedItem, error)
 	LastSeq(ctx context.Context) (int64, error)
 }
 

@@ -5,10 +5,9 @@
 package live
 
 import (
+	"callhook/internal/voice"
 	"encoding/json"
 	"sync"
-
-	"callhook/internal/store"
 )
 
 // Message is one stream message: {"seq","type","call_id","alert_id","channel_id","data"}.
@@ -22,7 +21,7 @@ type Message struct {
 }
 
 // FromFeed converts a feed row to a message.
-func FromFeed(it store.FeedItem) Message {
+func FromFeed(it voice.FeedItem) Message {
 	data := json.RawMessage(it.Data)
 	if len(data) == 0 {
 		data = json.RawMessage("{}")
@@ -87,7 +86,7 @@ func (h *Hub) Unsubscribe(c *Client) {
 }
 
 // Publish sends committed feed rows to every client, in order.
-func (h *Hub) Publish(items []store.FeedItem) {
+func (h *Hub) Publish(items []voice.FeedItem) {
 	frames := make([]frame, 0, len(items))
 	for _, it := range items {
 		b, err := json.Marshal(FromFeed(it))

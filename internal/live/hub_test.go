@@ -1,16 +1,15 @@
 package live
 
 import (
+	"callhook/internal/voice"
 	"encoding/json"
 	"testing"
-
-	"callhook/internal/store"
 )
 
-func items(from, n int64) []store.FeedItem {
-	var out []store.FeedItem
+func items(from, n int64) []voice.FeedItem {
+	var out []voice.FeedItem
 	for i := from; i < from+n; i++ {
-		out = append(out, store.FeedItem{Seq: i, Type: store.FeedEvent, Data: `{"status":"ringing"}`})
+		out = append(out, voice.FeedItem{Seq: i, Type: voice.FeedEvent, Data: `{"status":"ringing"}`})
 	}
 	return out
 }

@@ -15,7 +15,7 @@ func (tx *Tx) CreateAlert(ctx context.Context, a *Alert, now time.Time) error {
 	if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
 		return fmt.Errorf("store: create alert: %w", err)
 	}
-	return tx.Publish(ctx, FeedItem{Type: FeedAlertCreated, AlertID: &a.ID, ChannelID: a.ChannelID,
+	return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedAlertCreated, AlertID: &a.ID, ChannelID: a.ChannelID,
 		Data: mustJSON(a.View()), CreatedAt: now})
 }
 
@@ -54,7 +54,7 @@ func (tx *Tx) AddCallEvent(ctx context.Context, c *Call, e voice.Event, now time
 		*c = before
 		return false, err
 	}
-	if err := tx.Publish(ctx, FeedItem{Type: FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
+	if err := tx.Publish(ctx, voice.FeedItem{Type: voice.FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
 		Data: mustJSON(ev.View()), CreatedAt: now}); err != nil {
 		return false, err
 	}

@@ -135,7 +135,7 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 		if err := tx.insertEvent(ctx, ev); err != nil {
 			return res, err
 		}
-		if err := tx.Publish(ctx, FeedItem{Type: FeedEvent, CallID: ev.CallID, ChannelID: &in.Channel.ID,
+		if err := tx.Publish(ctx, voice.FeedItem{Type: voice.FeedEvent, CallID: ev.CallID, ChannelID: &in.Channel.ID,
 			AlertID: nonZero(a.AlertID), Data: mustJSON(ev.View()), CreatedAt: in.Now}); err != nil {
 			return res, err
 		}
@@ -159,7 +159,7 @@ func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 			break
 		}
 	}
-	return res, tx.Publish(ctx, FeedItem{Type: FeedCallback, ChannelID: &in.Channel.ID,
+	return res, tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallback, ChannelID: &in.Channel.ID,
 		Data: mustJSON(cb.View(false)), CreatedAt: in.Now})
 }
 
@@ -287,7 +287,7 @@ func (tx *Tx) ChangeAlert(ctx context.Context, alertID int64, a voice.Action, by
 	if _, err := tx.NewInsert().Model(ch).Exec(ctx); err != nil {
 		return false, fmt.Errorf("store: insert alert change: %w", err)
 	}
-	return true, tx.Publish(ctx, FeedItem{Type: FeedAlertUpdated, AlertID: &al.ID, ChannelID: al.ChannelID,
+	return true, tx.Publish(ctx, voice.FeedItem{Type: voice.FeedAlertUpdated, AlertID: &al.ID, ChannelID: al.ChannelID,
 		Data: mustJSON(al.View()), CreatedAt: now})
 }
 
@@ -301,7 +301,7 @@ func (tx *Tx) InsertRejected(ctx context.Context, cb *Callback) error {
 	if cb.ChannelID != "" {
 		chID = &cb.ChannelID
 	}
-	return tx.Publish(ctx, FeedItem{Type: FeedCallback, ChannelID: chID, Data: mustJSON(cb.View(false)), CreatedAt: cb.ReceivedAt})
+	return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallback, ChannelID: chID, Data: mustJSON(cb.View(false)), CreatedAt: cb.ReceivedAt})
 }
 
 func (tx *Tx) updateCall(ctx context.Context, c *Call) error {
@@ -311,7 +311,7 @@ func (tx *Tx) updateCall(ctx context.Context, c *Call) error {
 	if err := tx.saveCall(ctx, c); err != nil {
 		return err
 	}
-	return tx.Publish(ctx, FeedItem{Type: FeedCallUpdated, CallID: &c.ID, AlertID: c.AlertID,
+	return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallUpdated, CallID: &c.ID, AlertID: c.AlertID,
 		ChannelID: &c.ChannelID, Data: mustJSON(c.View()), CreatedAt: c.UpdatedAt})
 }
 
@@ -341,7 +341,7 @@ func (tx *Tx) insertCall(ctx context.Context, c *Call) error {
 		}
 		return fmt.Errorf("store: insert call: %w", err)
 	}
-	return tx.Publish(ctx, FeedItem{Type: FeedCallCreated, CallID: &c.ID, AlertID: c.AlertID,
+	return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallCreated, CallID: &c.ID, AlertID: c.AlertID,
 		ChannelID: &c.ChannelID, Data: mustJSON(c.View()), CreatedAt: c.CreatedAt})
 }
 
@@ -388,7 +388,7 @@ func (tx *Tx) RegisterCall(ctx context.Context, c *Call, ch *Channel, now time.T
 		if _, err := tx.NewUpdate().Model(ev).Column("call_id", "action", "applied").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("store: attach event: %w", err)
 		}
-		if err := tx.Publish(ctx, FeedItem{Type: FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
+		if err := tx.Publish(ctx, voice.FeedItem{Type: voice.FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
 			Data: mustJSON(ev.View()), CreatedAt: now}); err != nil {
 			return err
 		}

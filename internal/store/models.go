@@ -6,30 +6,18 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// FeedItem is one row of the live feed: what the console and API streams
-// receive, in commit order. Seq is the resume point of /api/v1/stream.
-type FeedItem struct {
+// feedRow is the bun row of a voice.FeedItem.
+type feedRow struct {
 	bun.BaseModel `bun:"table:feed"`
 
-	Seq       int64     `bun:"seq,pk,autoincrement" json:"seq"`
-	Type      string    `bun:"type" json:"type"`
-	CallID    *int64    `bun:"call_id" json:"call_id"`
-	AlertID   *int64    `bun:"alert_id" json:"alert_id"`
-	ChannelID *string   `bun:"channel_id" json:"channel_id"`
-	Data      string    `bun:"data" json:"-"`
-	CreatedAt time.Time `bun:"created_at" json:"created_at"`
+	Seq       int64     `bun:"seq,pk,autoincrement"`
+	Type      string    `bun:"type"`
+	CallID    *int64    `bun:"call_id"`
+	AlertID   *int64    `bun:"alert_id"`
+	ChannelID *string   `bun:"channel_id"`
+	Data      string    `bun:"data"`
+	CreatedAt time.Time `bun:"created_at"`
 }
-
-// Feed types.
-const (
-	FeedCallCreated   = "call.created"
-	FeedCallUpdated   = "call.updated"
-	FeedEvent         = "event"
-	FeedAlertCreated  = "alert.created"
-	FeedAlertUpdated  = "alert.updated"
-	FeedCallback      = "callback"
-	FeedChannelChange = "channel.changed"
-)
 
 // Channel is a named callback endpoint.
 type Channel struct {

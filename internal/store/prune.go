@@ -93,8 +93,8 @@ func (s *Store) PruneFeed(ctx context.Context, keep int64) (int64, error) {
 	for {
 		var n int64
 		err := s.Write(ctx, func(ctx context.Context, tx *Tx) error {
-			sub := tx.NewSelect().Model((*FeedItem)(nil)).Column("seq").Where("seq <= ?", last-keep).OrderExpr("seq").Limit(pruneBatch)
-			r, err := tx.NewDelete().Model((*FeedItem)(nil)).Where("seq IN (?)", sub).Exec(ctx)
+			sub := tx.NewSelect().Model((*feedRow)(nil)).Column("seq").Where("seq <= ?", last-keep).OrderExpr("seq").Limit(pruneBatch)
+			r, err := tx.NewDelete().Model((*feedRow)(nil)).Where("seq IN (?)", sub).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("store: prune feed: %w", err)
 			}

@@ -87,7 +87,7 @@ func (s *Store) CreateChannel(ctx context.Context, c *Channel) error {
 			}
 			return fmt.Errorf("store: create channel: %w", err)
 		}
-		return tx.Publish(ctx, FeedItem{Type: FeedChannelChange, ChannelID: &c.ID, Data: mustJSON(map[string]string{"id": c.ID, "name": c.Name, "change": "created"})})
+		return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedChannelChange, ChannelID: &c.ID, Data: mustJSON(map[string]string{"id": c.ID, "name": c.Name, "change": "created"})})
 	})
 }
 
@@ -108,7 +108,7 @@ func (s *Store) UpdateChannel(ctx context.Context, id string, fn func(c *Channel
 			return fmt.Errorf("store: update channel: %w", err)
 		}
 		out = c
-		return tx.Publish(ctx, FeedItem{Type: FeedChannelChange, ChannelID: &c.ID, Data: mustJSON(map[string]string{"id": c.ID, "name": c.Name, "change": "updated"})})
+		return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedChannelChange, ChannelID: &c.ID, Data: mustJSON(map[string]string{"id": c.ID, "name": c.Name, "change": "updated"})})
 	})
 	return out, err
 }
@@ -124,7 +124,7 @@ func (s *Store) DeleteChannel(ctx context.Context, id string) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return fmt.Errorf("channel: %w", ErrNotFound)
 		}
-		return tx.Publish(ctx, FeedItem{Type: FeedChannelChange, ChannelID: &id, Data: mustJSON(map[string]string{"id": id, "change": "deleted"})})
+		return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedChannelChange, ChannelID: &id, Data: mustJSON(map[string]string{"id": id, "change": "deleted"})})
 	})
 }
 

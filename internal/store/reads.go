@@ -1,6 +1,7 @@
 package store
 
 import (
+	"callhook/internal/voice"
 	"context"
 	"fmt"
 	"strconv"
@@ -111,17 +112,17 @@ func callEvents(ctx context.Context, db bun.IDB, callID int64) ([]Event, error) 
 }
 
 // CallView returns the API view of call id with its timeline.
-func (s *Store) CallView(ctx context.Context, id int64) (CallView, error) {
+func (s *Store) CallView(ctx context.Context, id int64) (voice.CallView, error) {
 	c, err := s.Call(ctx, id)
 	if err != nil {
-		return CallView{}, err
+		return voice.CallView{}, err
 	}
 	evs, err := s.CallEvents(ctx, id)
 	if err != nil {
-		return CallView{}, err
+		return voice.CallView{}, err
 	}
 	v := c.View()
-	v.Events = make([]EventView, 0, len(evs))
+	v.Events = make([]voice.EventView, 0, len(evs))
 	for i := range evs {
 		v.Events = append(v.Events, evs[i].View())
 	}
@@ -159,17 +160,17 @@ func (s *Store) Alerts(ctx context.Context, f ListFilter) (Page[Alert], error) {
 func (s *Store) Alert(ctx context.Context, id int64) (*Alert, error) { return GetAlert(ctx, s.db, id) }
 
 // AlertView returns the API view of alert id with its calls and changes.
-func (s *Store) AlertView(ctx context.Context, id int64) (AlertView, error) {
+func (s *Store) AlertView(ctx context.Context, id int64) (voice.AlertView, error) {
 	a, err := s.Alert(ctx, id)
 	if err != nil {
-		return AlertView{}, err
+		return voice.AlertView{}, err
 	}
 	return s.alertView(ctx, a, true)
 }
 
 // AlertViews returns the API views of alerts with their calls.
-func (s *Store) AlertViews(ctx context.Context, alerts []Alert) ([]AlertView, error) {
-	out := make([]AlertView, 0, len(alerts))
+func (s *Store) AlertViews(ctx context.Context, alerts []Alert) ([]voice.AlertView, error) {
+	out := make([]voice.AlertView, 0, len(alerts))
 	for i := range alerts {
 		v, err := s.alertView(ctx, &alerts[i], false)
 		if err != nil {
@@ -180,7 +181,7 @@ func (s *Store) AlertViews(ctx context.Context, alerts []Alert) ([]AlertView, er
 	return out, nil
 }
 
-func (s *Store) alertView(ctx context.Context, a *Alert, changes bool) (AlertView, error) {
+func (s *Store) alertView(ctx context.Context, a *Alert, changes bool) (voice.AlertView, error) {
 	v := a.View()
 	var calls []Call
 	if err := s.db.NewSelect().Model(&calls).Where("alert_id = ?", a.ID).Order("id").Scan(ctx); err != nil {
@@ -194,9 +195,9 @@ func (s *Store) alertView(ctx context.Context, a *Alert, changes bool) (AlertVie
 		if err := s.db.NewSelect().Model(&chs).Where("alert_id = ?", a.ID).Order("id").Scan(ctx); err != nil {
 			return v, fmt.Errorf("store: alert changes: %w", err)
 		}
-		v.Changes = []ChangeView{}
+		v.Changes = []voice.ChangeView{}
 		for _, c := range chs {
-			v.Changes = append(v.Changes, ChangeView{FromState: c.FromState, ToState: c.ToState, Actor: c.Actor,
+			v.Changes = append(v.Changes, voice.ChangeView{FromState: c.FromState, ToState: c.ToState, Actor: c.Actor,
 				Via: c.Via, CallID: c.CallID, Digit: c.Digit, At: c.CreatedAt})
 		}
 	}
@@ -249,10 +250,15 @@ func (s *Store) CallbackEvents(ctx context.Context, id int64) ([]Event, error) {
 }
 
 // FeedAfter returns up to limit feed rows with seq > after, oldest first.
-func (s *Store) FeedAfter(ctx context.Context, after int64, limit int) ([]FeedItem, error) {
-	var out []FeedItem
-	if err := s.db.NewSelect().Model(&out).Where("seq > ?", after).Order("seq").Limit(int64(limit)).Scan(ctx); err != nil {
+func (s *Store) FeedAfter(ctx context.Context, after int64, limit int) ([]voice.FeedItem, error) {
+	var rows []feedRow
+	if err := s.db.NewSelect().Model(&rows).Where("seq > ?", after).Order("seq").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("store: feed: %w", err)
+	}
+	out := make([]voice.FeedItem, len(rows))
+	for i, r := range rows {
+		out[i] = voice.FeedItem{Seq: r.Seq, Type: r.Type, CallID: r.CallID, AlertID: r.AlertID, ChannelID: r.ChannelID,
+			Data: r.Data, CreatedAt: r.CreatedAt}
 	}
 	return out, nil
 }
@@ -260,22 +266,10 @@ func (s *Store) FeedAfter(ctx context.Context, after int64, limit int) ([]FeedIt
 // LastSeq returns the newest feed sequence number (0 if none).
 func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	if err := s.db.NewSelect().Model((*FeedItem)(nil)).ColumnExpr("COALESCE(MAX(seq), 0)").Scan(ctx, &seq); err != nil {
+	if err := s.db.NewSelect().Model((*feedRow)(nil)).ColumnExpr("COALESCE(MAX(seq), 0)").Scan(ctx, &seq); err != nil {
 		return 0, fmt.Errorf("store: last seq: %w", err)
 	}
 	return seq, nil
-}
-
-// Stat is the call statistics of one channel and provider.
-type Stat struct {
-	ChannelID     string   `bun:"channel_id" json:"channel_id"`
-	Provider      string   `bun:"provider" json:"provider"`
-	Calls         int      `bun:"calls" json:"calls"`
-	Answered      int      `bun:"answered" json:"answered"`
-	AnsweredRate  float64  `bun:"-" json:"answered_rate"`
-	TotalDuration float64  `bun:"total_duration" json:"total_duration_s"`
-	MeanDuration  *float64 `bun:"mean_duration" json:"mean_duration_s"`
-	MeanMOS       *float64 `bun:"mean_mos" json:"mean_mos"`
 }
 
 // statsTTL bounds how often the statistics are recomputed: they scan every
@@ -285,22 +279,22 @@ const statsTTL = 5 * time.Second
 // Stats returns totals per channel and provider, at most statsTTL old. A call
 // counts as answered when it reached "answered" (a completed call was
 // answered).
-func (s *Store) Stats(ctx context.Context) ([]Stat, error) {
+func (s *Store) Stats(ctx context.Context) ([]voice.Stat, error) {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
 	if s.stats != nil && time.Since(s.statsAt) < statsTTL {
-		return append([]Stat(nil), s.stats...), nil
+		return append([]voice.Stat(nil), s.stats...), nil
 	}
 	out, err := s.computeStats(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.stats, s.statsAt = out, time.Now()
-	return append([]Stat(nil), out...), nil
+	return append([]voice.Stat(nil), out...), nil
 }
 
-func (s *Store) computeStats(ctx context.Context) ([]Stat, error) {
-	out := []Stat{}
+func (s *Store) computeStats(ctx context.Context) ([]voice.Stat, error) {
+	out := []voice.Stat{}
 	err := s.db.NewSelect().TableExpr("calls").
 		ColumnExpr("channel_id, provider, COUNT(*) AS calls").
 		ColumnExpr("SUM(CASE WHEN status IN ('answered', 'completed') THEN 1 ELSE 0 END) AS answered").

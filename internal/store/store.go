@@ -1,10 +1,11 @@
 // Package store keeps callhook's data in SQLite through bun. Reads use a
 // pool of connections; every write goes through one writer goroutine that
-// batches waiting jobs into one transaction (group commit), each job in its
-// own savepoint, and tells each job only after the commit is durable.
+// batches waiting jobs into one transaction (group commit) and tells each job
+// only after the commit is durable.
 package store
 
 import (
+	"callhook/internal/voice"
 	"context"
 	"database/sql"
 	"errors"
@@ -50,7 +51,7 @@ type Store struct {
 	done     chan struct{}
 	closeMu  sync.RWMutex
 	closed   bool
-	onCommit func([]FeedItem)
+	onCommit func([]voice.FeedItem)
 	// failCommit, when set (tests only), makes the next commits fail.
 	failCommit func() error
 	// hot are the writer's prepared statements (writer goroutine only).
@@ -58,7 +59,7 @@ type Store struct {
 	cache readCache
 
 	statsMu sync.Mutex
-	stats   []Stat
+	stats   []voice.Stat
 	statsAt time.Time
 }
 
@@ -142,7 +143,7 @@ func sqlitePath(dsn string) (string, error) {
 
 // SetOnCommit sets the hook that receives the feed rows of every committed
 // batch, in sequence order. Call it before the first write.
-func (s *Store) SetOnCommit(fn func([]FeedItem)) { s.onCommit = fn }
+func (s *Store) SetOnCommit(fn func([]voice.FeedItem)) { s.onCommit = fn }
 
 func (s *Store) migrator() (*migrate.Migrator, error) {
 	sub, err := fs.Sub(migrations.SQLite, "sqlite")
@@ -216,13 +217,13 @@ func (s *Store) Close() error {
 // Tx is the write transaction a job runs in.
 type Tx struct {
 	bun.Tx
-	feed []FeedItem
+	feed []voice.FeedItem
 	hot  *txHot
 }
 
 // Publish queues a feed row. The rows of a whole batch are inserted in one
 // statement just before the commit and handed to OnCommit after it.
-func (tx *Tx) Publish(_ context.Context, item FeedItem) error {
+func (tx *Tx) Publish(_ context.Context, item voice.FeedItem) error {
 	if item.CreatedAt.IsZero() {
 		item.CreatedAt = time.Now().UTC()
 	}
@@ -233,26 +234,19 @@ func (tx *Tx) Publish(_ context.Context, item FeedItem) error {
 	return nil
 }
 
-// insertFeed inserts feed rows in one statement and sets their sequence
-// numbers. The single writer makes AUTOINCREMENT values of one multi-row
-// insert contiguous, ending at the last insert id.
-func insertFeed(ctx context.Context, tx bun.Tx, feed []FeedItem) error {
-	if len(feed) == 0 {
-		return nil
-	}
+// insertFeed inserts the feed rows of a batch with the writer's prepared
+// statement, one row each, and sets their sequence numbers.
+func insertFeed(ctx context.Context, hot *txHot, feed []voice.FeedItem) error {
+	st := hot.stmt("insertFeed")
 	for i := range feed {
-		feed[i].Seq = 0
-	}
-	if _, err := tx.NewInsert().Model(&feed).ExcludeColumn("seq").Exec(ctx); err != nil {
-		return fmt.Errorf("store: insert feed: %w", err)
-	}
-	var last int64
-	if err := tx.QueryRowContext(ctx, "SELECT last_insert_rowid()").Scan(&last); err != nil {
-		return fmt.Errorf("store: feed seq: %w", err)
-	}
-	first := last - int64(len(feed)) + 1
-	for i := range feed {
-		feed[i].Seq = first + int64(i)
+		it := &feed[i]
+		r, err := st.ExecContext(ctx, it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, timeText(it.CreatedAt))
+		if err == nil {
+			it.Seq, err = r.LastInsertId()
+		}
+		if err != nil {
+			return fmt.Errorf("store: insert feed: %w", err)
+		}
 	}
 	return nil
 }
@@ -316,85 +310,114 @@ func (s *Store) writer(maxBatch int) {
 	}
 }
 
+// runBatch commits a batch of jobs in one transaction. Jobs run without
+// savepoints (a savepoint makes SQLite copy every page a job touches into a
+// statement journal, measured as the largest single cost of the write path):
+// if any job fails, the whole transaction is rolled back and every job of
+// the batch is run again in a transaction of its own, so a job that fails
+// never takes an innocent one with it (docs/architecture.md, "The writer").
 func (s *Store) runBatch(batch []*job) {
 	ctx := context.Background()
-	fail := func(err error) {
-		for _, j := range batch {
-			j.done <- fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-	}
 	if s.hot == nil {
 		h, err := prepareHot(ctx, s.wdb)
 		if err != nil {
-			fail(err)
+			s.failAll(batch, err)
 			return
 		}
 		s.hot = h
 	}
+	live := batch[:0:0]
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.done <- err
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	feed, jobErr, err := s.commit(ctx, live)
+	switch {
+	case err != nil:
+		s.log.Error("commit failed", "err", err, "jobs", len(live))
+		s.failAll(live, err)
+	case jobErr:
+		// One job failed: nothing of the batch was committed. Run each job
+		// alone so that only the failing one reports its error.
+		for _, j := range live {
+			feed, _, err := s.commit(ctx, []*job{j})
+			if err != nil && !errors.Is(err, errJob) {
+				s.failAll([]*job{j}, err)
+				continue
+			}
+			s.publish(feed)
+		}
+	default:
+		s.publish(feed)
+	}
+}
+
+// errJob marks a transaction rolled back because one of its jobs failed.
+var errJob = errors.New("store: a job failed")
+
+// commit runs jobs in one transaction and commits it. If a job fails the
+// transaction is rolled back and jobFailed is true; with a single job, that
+// job is told its error. On success every job is told nil. err is set when
+// the database itself failed (begin, the feed insert or the commit); no job
+// is told anything then.
+func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem, jobFailed bool, err error) {
 	btx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
-		fail(err)
-		return
+		return nil, false, err
 	}
 	hot := &txHot{ctx: ctx, tx: btx.Tx, stmts: s.hot, bound: map[string]*sql.Stmt{}}
-	results := make([]error, len(batch))
-	var feed []FeedItem
-	for i, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			results[i] = err
-			continue
-		}
-		if _, err := hot.stmt("savepoint").ExecContext(ctx); err != nil {
-			results[i] = fmt.Errorf("%w: %v", ErrUnavailable, err)
-			continue
-		}
+	for _, j := range jobs {
 		tx := &Tx{Tx: btx, hot: hot}
-		err := runJob(ctx, j, tx)
-		if err != nil {
-			if _, rerr := hot.stmt("rollback").ExecContext(ctx); rerr != nil {
-				_ = btx.Rollback()
-				fail(rerr)
-				return
-			}
-		} else {
-			feed = append(feed, tx.feed...)
-		}
-		if _, err := hot.stmt("release").ExecContext(ctx); err != nil {
+		if jerr := runJob(ctx, j, tx); jerr != nil {
 			_ = btx.Rollback()
-			fail(err)
-			return
+			if len(jobs) == 1 {
+				j.done <- jerr
+				return nil, true, errJob
+			}
+			return nil, true, nil
 		}
-		results[i] = err
+		feed = append(feed, tx.feed...)
 	}
-	if err := insertFeed(ctx, btx, feed); err != nil {
+	if err := insertFeed(ctx, hot, feed); err != nil {
 		_ = btx.Rollback()
-		fail(err)
-		return
+		return nil, false, err
 	}
 	if s.failCommit != nil {
 		if err := s.failCommit(); err != nil {
 			_ = btx.Rollback()
-			fail(err)
-			return
+			return nil, false, err
 		}
 	}
 	if err := btx.Commit(); err != nil {
 		_ = btx.Rollback()
-		s.log.Error("commit failed", "err", err, "jobs", len(batch))
-		fail(err)
-		return
+		return nil, false, err
 	}
-	for i, j := range batch {
-		j.done <- results[i]
+	for _, j := range jobs {
+		j.done <- nil
 	}
+	return feed, false, nil
+}
+
+func (s *Store) failAll(jobs []*job, err error) {
+	for _, j := range jobs {
+		j.done <- fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+}
+
+func (s *Store) publish(feed []voice.FeedItem) {
 	if len(feed) > 0 && s.onCommit != nil {
 		s.onCommit(feed)
 	}
 }
 
-// runJob runs one job's function; a panic in it fails that job alone (its
-// savepoint is rolled back) instead of ending the writer and every caller
-// waiting on it.
+// runJob runs one job's function; a panic in it fails that job alone
+// instead of ending the writer and every caller waiting on it.
 func runJob(ctx context.Context, j *job, tx *Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +205,59 @@ func TestReadyNeedsMigrations(t *testing.T) {
 	}
 	if err := st.Ready(ctx); err != nil {
 		t.Errorf("not ready after migrations: %v", err)
+	}
+}
+
+// A job that fails inside a batch fails alone: the others of its batch are
+// committed, and its own writes are not.
+func TestFailingJobDoesNotFailItsBatch(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	blocked := make(chan error, 1)
+	go func() {
+		blocked <- st.Write(ctx, func(context.Context, *Tx) error { <-release; return nil })
+	}()
+	time.Sleep(50 * time.Millisecond) // the writer now waits in that job; the next ones queue as one batch
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		go func(i int) {
+			errs <- st.Write(ctx, func(ctx context.Context, tx *Tx) error {
+				a := &Alert{Title: fmt.Sprintf("a%d", i), Severity: "critical"}
+				if err := tx.CreateAlert(ctx, a, time.Now()); err != nil {
+					return err
+				}
+				if i == 7 {
+					return errors.New("job 7 fails after writing")
+				}
+				return nil
+			})
+		}(i)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for i := 0; i < 20; i++ {
+		if err := <-errs; err != nil {
+			failed++
+			if !strings.Contains(err.Error(), "job 7") {
+				t.Errorf("unexpected error %v", err)
+			}
+		}
+	}
+	page, err := st.Alerts(ctx, ListFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed != 1 || len(page.Items) != 19 {
+		t.Fatalf("%d jobs failed, %d alerts stored; want 1 and 19", failed, len(page.Items))
+	}
+	for _, a := range page.Items {
+		if a.Title == "a7" {
+			t.Error("the failing job's alert was committed")
+		}
 	}
 }
