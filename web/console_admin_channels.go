@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"callhook/internal/callback"
 	"callhook/internal/channel"
 	"callhook/internal/provider"
 	"callhook/internal/settings"
@@ -225,7 +224,7 @@ func (s *Server) channelProps(ch *store.Channel, g *store.ProviderSetting, admin
 	if !admin {
 		return p
 	}
-	p.MaskedURL = callback.CallbackURL(s.Channels.PublicURL, ch.ID, "••••••••")
+	p.MaskedURL = channel.CallbackURL(s.Channels.PublicURL, ch.ID, "••••••••")
 	if v.PreviousSecretExpires != nil {
 		p.PrevSecretExpires = consoleTime(*v.PreviousSecretExpires)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"callhook/internal/callback"
 	"callhook/internal/channel"
 	"callhook/views"
 )
@@ -21,7 +20,7 @@ func (s *Server) channelReveal(c *fiber.Ctx) error {
 	}
 	props.Revealed = true
 	props.Secret = ch.Secret
-	props.CallbackURL = callback.CallbackURL(s.Channels.PublicURL, ch.ID, ch.Secret)
+	props.CallbackURL = channel.CallbackURL(s.Channels.PublicURL, ch.ID, ch.Secret)
 	s.Log.Info("channel secret revealed", "channel", ch.ID, "by", who(c))
 	return renderNoStore(c, fiber.StatusOK, views.ChannelPage(s.page(c, ch.Name, "channels"), props))
 }
@@ -37,7 +36,7 @@ func (s *Server) channelCopyURL(c *fiber.Ctx) error {
 	s.Log.Info("channel callback URL copied", "channel", ch.ID, "by", who(c))
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-	return c.SendString(callback.CallbackURL(s.Channels.PublicURL, ch.ID, ch.Secret))
+	return c.SendString(channel.CallbackURL(s.Channels.PublicURL, ch.ID, ch.Secret))
 }
 
 // maxGraceHours bounds the grace period a rotation may keep the old secret for.

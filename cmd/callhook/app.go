@@ -144,7 +144,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 		log.Info("created user admin from CALLHOOK_ADMIN_PASSWORD")
 	}
 	chm := &channel.Manager{Store: st, Providers: reg, PublicURL: cfg.PublicURL}
-	disp := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollMaxInterval: cfg.PollMaxInterval}
+	disp := &dispatch.Dispatcher{Store: st, Channels: chm, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollMaxInterval: cfg.PollMaxInterval}
 	srv := &web.Server{
 		Config:  web.Config{PublicURL: cfg.PublicURL, MaxBody: cfg.MaxBody, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")},
 		Metrics: metrics,

@@ -272,7 +272,7 @@ func TestProviderRetryIsDuplicate(t *testing.T) {
 func TestTwilioInboundCallAcknowledges(t *testing.T) {
 	a := startApp(t)
 	token := "0123456789abcdef0123456789abcdef"
-	ch := a.channel(map[string]any{"name": "On-call line", "provider": map[string]any{"type": "twilio",
+	ch := a.channel(map[string]any{"name": "On-call line", "inbound_allow": []string{"+15550001111"}, "provider": map[string]any{"type": "twilio",
 		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}})
 	post := func(form url.Values) (int, twimltest.Doc) {
 		code, body := a.post(ch.CallbackURL, "application/x-www-form-urlencoded", []byte(form.Encode()),

@@ -14,13 +14,12 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"callhook/internal/channel"
 	"callhook/internal/provider"
 	"callhook/internal/store"
 	"callhook/internal/voice"
@@ -40,7 +39,7 @@ const (
 )
 
 // Path is the callback route prefix.
-const Path = "/api/integrations/voice/callback/"
+const Path = channel.CallbackPath
 
 // How much of a rejected body is kept: a request that named a channel and
 // its secret keeps 64 KiB for the admin to read and replay; anonymous junk
@@ -180,11 +179,6 @@ func (s *Service) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// CallbackURL returns the URL a provider must call for a channel.
-func CallbackURL(publicURL, channelID, secret string) string {
-	return strings.TrimRight(publicURL, "/") + Path + channelID + "/" + secret
-}
-
 // Handle runs one callback through the pipeline.
 func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	now := s.now()
@@ -230,7 +224,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	case in.ReplayOf == nil && !s.perChannel.allow(ch.ID, now):
 		return s.reject(ctx, cb, in.Body, http.StatusTooManyRequests, ReasonRateLimited, "too many callbacks for this channel; retry shortly")
 	}
-	spec, cfg, err := s.ResolveProvider(ctx, ch)
+	spec, cfg, err := s.resolve(ctx, ch)
 	if err != nil {
 		return s.unavailable(err)
 	}
@@ -245,7 +239,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	}
 	req := &provider.Request{
 		Method: in.Method,
-		URL:    CallbackURL(s.PublicURL, ch.ID, secret),
+		URL:    channel.CallbackURL(s.PublicURL, ch.ID, secret),
 		Header: in.Header,
 		Body:   in.Body,
 		Now:    now,
@@ -287,33 +281,26 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 			}
 		}
 	}
-	var (
-		res   store.IngestResult
-		out   provider.Outcome
-		reply provider.Reply
-	)
-	// The reply is rendered inside the transaction (it is a pure function of
-	// the outcome) so the stored callback records the status we answer.
+	// Commit: the writer decides what the events change (voice.Plan) and
+	// commits them with the callbacks queued beside this one. The HTTP status
+	// is recorded with the row, so it is decided here: 200, or 404 for a
+	// call notification no open console received (what Twilio expects; the
+	// provider's reply says the same).
 	cb.StatusCode = http.StatusOK
-	err = s.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		res, err = tx.Ingest(ctx, store.Ingest{Callback: cb, Channel: ch, Provider: spec.Name, Events: events,
-			DedupeKey: DedupeKey(ch.ID, spec.Name, events, in.RawQuery, in.Body), Now: now})
-		if err != nil {
-			return err
-		}
-		out = outcomeOf(res, delivered, ch)
-		reply = prov.Reply(req, out)
-		if reply.Status == 0 {
-			reply.Status = http.StatusOK
-		}
-		if reply.Status != cb.StatusCode {
-			return tx.SetCallbackStatus(ctx, res.CallbackID, reply.Status)
-		}
-		return nil
-	})
+	if len(notify) > 0 && !delivered {
+		cb.StatusCode = http.StatusNotFound
+	}
+	res, err := s.Store.Ingest(ctx, store.Ingest{Callback: cb, Channel: ch, Provider: spec.Name, Events: events,
+		DedupeKey: DedupeKey(ch.ID, spec.Name, events, in.RawQuery, in.Body), Now: now})
 	if err != nil {
 		return s.unavailable(err)
+	}
+	// Answer: the provider's reply, rendered from what was committed, off
+	// the writer. A duplicate gets the reply its original got.
+	out := outcomeOf(res, delivered, ch)
+	reply := prov.Reply(req, out)
+	if reply.Status == 0 {
+		reply.Status = http.StatusOK
 	}
 	if !res.Duplicate {
 		for identity := range notify {
@@ -343,12 +330,12 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 
 func outcomeOf(res store.IngestResult, delivered bool, ch *store.Channel) provider.Outcome {
 	dtmf := store.ChannelDTMF(ch)
-	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: Prompt(dtmf), MaxDigits: MaxDigits(dtmf)}
+	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: dtmf.Prompt(), MaxDigits: dtmf.MaxDigits()}
 	for _, a := range res.Applied {
 		out.Events = append(out.Events, provider.Applied{Event: a.Event, Action: a.Action, Changed: a.Changed, Matched: a.Matched})
 	}
 	if res.Alert != nil {
-		out.Alert = &provider.AlertInfo{ID: res.Alert.ID, Title: res.Alert.Title, Message: res.Alert.Message, State: voice.AlertState(res.Alert.State)}
+		out.Alert = &provider.AlertInfo{ID: res.Alert.ID, Title: res.Alert.Title, Message: res.Alert.Message, State: res.Alert.State}
 	}
 	return out
 }
@@ -384,29 +371,15 @@ func (s *Service) verify(prov provider.Provider, req *provider.Request, in Inbou
 	return err
 }
 
-// ResolveProvider returns the provider for a channel: its override, else the
-// global provider, else generic with no credentials.
-func (s *Service) ResolveProvider(ctx context.Context, ch *store.Channel) (provider.Spec, provider.Config, error) {
-	if ch != nil && ch.ProviderType != nil && *ch.ProviderType != "" {
-		spec, ok := s.Providers.Get(*ch.ProviderType)
-		if !ok {
-			return provider.Spec{}, nil, fmt.Errorf("callback: channel %s uses unknown provider %q", ch.ID, *ch.ProviderType)
-		}
-		return spec, provider.Config(ch.ProviderConfig), nil
-	}
+// resolve returns the channel's provider (channel.Resolve) with the cached
+// global setting.
+func (s *Service) resolve(ctx context.Context, ch *store.Channel) (provider.Spec, provider.Config, error) {
 	g, err := s.Store.CachedGlobalProvider(ctx)
 	if err != nil {
 		return provider.Spec{}, nil, err
 	}
-	name, cfg := "generic", provider.Config{}
-	if g != nil {
-		name, cfg = g.Type, provider.Config(g.Config)
-	}
-	spec, ok := s.Providers.Get(name)
-	if !ok {
-		return provider.Spec{}, nil, fmt.Errorf("callback: unknown global provider %q", name)
-	}
-	return spec, cfg, nil
+	r, err := channel.Resolve(s.Providers, ch, g)
+	return r.Spec, r.Config, err
 }
 
 // SecretOK compares a presented secret with the channel's current secret and,
@@ -449,50 +422,6 @@ func DedupeKey(channelID, prov string, events []voice.Event, rawQuery string, bo
 		h.Write(body)
 	}
 	return h.Sum(nil)[:16]
-}
-
-// Prompt renders the keypad instruction of a DTMF mapping, e.g.
-// "Press 1 to acknowledge. Press 2 to resolve."
-func Prompt(m voice.DTMFMap) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if len(keys[i]) != len(keys[j]) {
-			return len(keys[i]) < len(keys[j])
-		}
-		return keys[i] < keys[j]
-	})
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		var spoken []string
-		for _, r := range k {
-			switch r {
-			case '*':
-				spoken = append(spoken, "star")
-			case '#':
-				spoken = append(spoken, "pound")
-			default:
-				spoken = append(spoken, string(r))
-			}
-		}
-		fmt.Fprintf(&b, "Press %s to %s.", strings.Join(spoken, " "), m[k])
-	}
-	return b.String()
-}
-
-// MaxDigits is the length of the longest key sequence of a DTMF mapping, at
-// least 1: how many keys a keypad capture waits for (provider.Outcome.MaxDigits).
-func MaxDigits(m voice.DTMFMap) int {
-	n := 1
-	for k := range m {
-		n = max(n, utf8.RuneCountInString(k))
-	}
-	return n
 }
 
 var redacted = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true, "X-Api-Key": true}
@@ -593,7 +522,7 @@ func (s *Service) SendTest(ctx context.Context, channelID string) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	spec, cfg, err := s.ResolveProvider(ctx, ch)
+	spec, cfg, err := s.resolve(ctx, ch)
 	if err != nil {
 		return Result{}, err
 	}
@@ -605,7 +534,7 @@ func (s *Service) SendTest(ctx context.Context, channelID string) (Result, error
 	if !ok {
 		return Result{}, fmt.Errorf("%w: %s cannot build a sample callback", store.ErrInvalid, spec.Title)
 	}
-	u := CallbackURL(s.PublicURL, ch.ID, ch.Secret)
+	u := channel.CallbackURL(s.PublicURL, ch.ID, ch.Secret)
 	req, err := sampler.SampleCallback(u, "test-"+strconv.FormatInt(s.now().UnixNano(), 36), s.now())
 	if err != nil {
 		return Result{}, fmt.Errorf("callback: sample: %w", err)

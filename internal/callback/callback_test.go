@@ -483,29 +483,6 @@ func TestInboundCallLinksNewestFiringAlert(t *testing.T) {
 	}
 }
 
-func TestPrompt(t *testing.T) {
-	got := callback.Prompt(voice.DTMFMap{"2": voice.ActionResolve, "1": voice.ActionAcknowledge, "*9": voice.ActionResolve})
-	want := "Press 1 to acknowledge. Press 2 to resolve. Press star 9 to resolve."
-	if got != want {
-		t.Errorf("Prompt = %q, want %q", got, want)
-	}
-}
-
-func TestMaxDigits(t *testing.T) {
-	for _, tt := range []struct {
-		m    voice.DTMFMap
-		want int
-	}{
-		{nil, 1},
-		{voice.DefaultDTMFMap(), 1},
-		{voice.DTMFMap{"1": voice.ActionAcknowledge, "787": voice.ActionResolve, "*9": voice.ActionResolve}, 3},
-		{voice.DTMFMap{"1234567890123456": voice.ActionResolve}, 16},
-	} {
-		if got := callback.MaxDigits(tt.m); got != tt.want {
-			t.Errorf("MaxDigits(%v) = %d, want %d", tt.m, got, tt.want)
-		}
-	}
-}
 
 // recordingReplier is a provider that records the outcomes it renders.
 type recordingReplier struct {
@@ -597,12 +574,9 @@ func TestDuplicateRepliesWithOriginalOutcome(t *testing.T) {
 func TestAltCallIDMatches(t *testing.T) {
 	e := newEnv(t)
 	c := e.register("request-uuid-1", 0)
-	err := e.st.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.Ingest(ctx, store.Ingest{Callback: &store.Callback{ChannelID: e.ch.ID, Method: "POST", Path: "/x"},
-			Channel: e.ch, Provider: "generic", DedupeKey: []byte("0123456789abcdef"), Now: e.now,
-			Events: []voice.Event{{CallID: "call-uuid-1", AltCallID: "request-uuid-1", Type: voice.EventStatus, Status: voice.StatusRinging, Sequence: -1}}})
-		return err
-	})
+	_, err := e.st.Ingest(context.Background(), store.Ingest{Callback: &store.Callback{ChannelID: e.ch.ID, Method: "POST", Path: "/x"},
+		Channel: e.ch, Provider: "generic", DedupeKey: []byte("0123456789abcdef"), Now: e.now,
+		Events: []voice.Event{{CallID: "call-uuid-1", AltCallID: "request-uuid-1", Type: voice.EventStatus, Status: voice.StatusRinging, Sequence: -1}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"callhook/internal/auth"
-	"callhook/internal/callback"
 	"callhook/internal/provider"
 	"callhook/internal/settings"
 	"callhook/internal/store"
@@ -267,23 +266,19 @@ func (m *Manager) ViewOf(c *store.Channel, admin bool, global *store.ProviderSet
 			v.InboundAllow = []string{}
 		}
 		v.Secret = c.Secret
-		v.CallbackURL = callback.CallbackURL(m.PublicURL, c.ID, c.Secret)
+		v.CallbackURL = m.URL(c)
 		if c.PrevSecretExpiresAt != nil && m.now().Before(*c.PrevSecretExpiresAt) {
 			v.PreviousSecretExpires = c.PrevSecretExpiresAt
 		}
 	}
-	typ, cfg := "generic", map[string]string{}
-	if global != nil {
-		typ, cfg = global.Type, global.Config
-	}
 	if c.ProviderType != nil && *c.ProviderType != "" {
-		typ, cfg = *c.ProviderType, c.ProviderConfig
-		spec, _ := m.Providers.Get(typ)
-		v.Provider = &ProviderOverride{Type: typ, Config: spec.Mask(c.ProviderConfig)}
+		spec, _ := m.Providers.Get(*c.ProviderType)
+		v.Provider = &ProviderOverride{Type: *c.ProviderType, Config: spec.Mask(c.ProviderConfig)}
+		v.EffectiveProvider = *c.ProviderType
 	}
-	v.EffectiveProvider = typ
-	if spec, ok := m.Providers.Get(typ); ok {
-		d := settings.Describe(spec, cfg)
+	if r, err := Resolve(m.Providers, c, global); err == nil {
+		v.EffectiveProvider = r.Spec.Name
+		d := settings.Describe(r.Spec, r.Config)
 		v.SignatureCheckDisabled = d.SignatureCheck == "off"
 		if len(d.Warnings) > 0 {
 			v.Warnings = d.Warnings

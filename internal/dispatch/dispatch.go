@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"callhook/internal/auth"
-	"callhook/internal/callback"
+	"callhook/internal/channel"
 	"callhook/internal/provider"
 	"callhook/internal/store"
 	"callhook/internal/voice"
@@ -21,10 +21,10 @@ import (
 
 // Dispatcher places calls and changes alerts.
 type Dispatcher struct {
-	Store     *store.Store
-	Callbacks *callback.Service
-	Deps      provider.Deps
-	Log       *slog.Logger
+	Store    *store.Store
+	Channels *channel.Manager
+	Deps     provider.Deps
+	Log      *slog.Logger
 	// PollInterval is the first poll delay of a call placed through a provider
 	// that can be polled (default 10s); it doubles up to PollMaxInterval. For
 	// providers that also send callbacks the poll is a safety net: it records
@@ -156,7 +156,8 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 			return 0, err
 		}
 	}
-	spec, cfg, err := d.Callbacks.ResolveProvider(ctx, ch)
+	r, err := d.Channels.Provider(ctx, ch)
+	spec, cfg := r.Spec, r.Config
 	if err != nil {
 		return 0, err
 	}
@@ -185,8 +186,8 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 	}
 	dtmf := store.ChannelDTMF(ch)
 	placed, perr := placer.PlaceCall(ctx, provider.PlaceRequest{To: c.To, From: in.From, Message: in.Message,
-		CallbackURL: callback.CallbackURL(d.Callbacks.PublicURL, ch.ID, ch.Secret),
-		Prompt:      callback.Prompt(dtmf), MaxDigits: callback.MaxDigits(dtmf)})
+		CallbackURL: d.Channels.URL(ch),
+		Prompt:      dtmf.Prompt(), MaxDigits: dtmf.MaxDigits()})
 	if perr != nil {
 		// The provider's answer may echo the request: callback URL and credentials.
 		reason := redactor(ch, spec, cfg).Error(perr)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"callhook/internal/callback"
 	"callhook/internal/channel"
 	"callhook/internal/dispatch"
 	"callhook/internal/provider"
@@ -75,12 +74,12 @@ func setup(t *testing.T) (*dispatch.Dispatcher, *store.Store, *fakeAPI, *store.C
 	}
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: "https://hooks.example.com", Now: clock}
-	ch, err := (&channel.Manager{Store: st, Providers: reg}).Create(ctx, channel.Input{ID: "ops"})
+	chm := &channel.Manager{Store: st, Providers: reg, PublicURL: "https://hooks.example.com"}
+	ch, err := chm.Create(ctx, channel.Input{ID: "ops"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dispatch.Dispatcher{Store: st, Callbacks: cbs, Now: clock, PollInterval: 10 * time.Second, PollMaxInterval: time.Minute}
+	d := &dispatch.Dispatcher{Store: st, Channels: chm, Now: clock, PollInterval: 10 * time.Second, PollMaxInterval: time.Minute}
 	return d, st, api, ch, &now
 }
 
@@ -189,7 +188,7 @@ func TestPlaceCallSendsTheChannelsKeypadMapping(t *testing.T) {
 			g, err := generic.Spec().New(cfg, deps)
 			return recordingPlacer{Provider: g, placed: &placed}, err
 		}})
-	d.Callbacks.Providers = reg
+	d.Channels.Providers = reg
 	if err := st.SetGlobalProvider(ctx, "recording", map[string]string{}); err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,8 @@ func (d *Dispatcher) pollCall(ctx context.Context, c *store.Call, now time.Time)
 	var ev *voice.Event
 	ch, err := d.Store.Channel(ctx, c.ChannelID)
 	if err == nil {
-		spec, cfg, rerr := d.Callbacks.ResolveProvider(ctx, ch)
+		r, rerr := d.Channels.Provider(ctx, ch)
+		spec, cfg := r.Spec, r.Config
 		if rerr == nil && spec.Name == c.Provider {
 			if p, nerr := spec.New(cfg, d.Deps); nerr == nil {
 				if poller, ok := p.(provider.Poller); ok {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -38,129 +39,347 @@ type IngestResult struct {
 	Duplicate  bool
 	Applied    []Applied
 	// Alert is the alert of the first matched call, after the changes.
-	Alert *Alert
+	Alert *voice.AlertSnapshot
 }
 
-// Ingest stores a callback, its events, the calls' new statuses, the DTMF
-// actions applied to alerts and the feed rows, all inside tx. A callback whose
-// dedupe key was seen before is stored as a duplicate and changes nothing else.
-func (tx *Tx) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
-	var res IngestResult
-	cb := in.Callback
-	cb.Provider = in.Provider
-	cb.ReceivedAt = in.Now
-	fresh, err := tx.dedupeInsert(ctx, in.DedupeKey)
-	if err != nil {
-		return res, err
+// Ingest commits one callback: the callback row, its events, the calls'
+// new state and the alert changes its keypad input decides (voice.Plan). A
+// callback whose dedupe key was committed before is stored as a duplicate,
+// changes nothing, and reports what the original applied.
+//
+// Callbacks are not written one by one: the writer gathers the callbacks
+// waiting for it and commits them together (docs/architecture.md, "The
+// writer"): one read of their dedupe keys, one of their calls, one of those
+// calls' alerts, then one insert of all callback rows, one of all events.
+func (s *Store) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
+	j := &job{ctx: ctx, ingest: &ingestJob{in: in}, done: make(chan error, 1)}
+	if err := s.enqueue(ctx, j); err != nil {
+		return IngestResult{}, err
 	}
-	if !fresh {
-		cb.Outcome = OutcomeDuplicate
-		cb.EventCount = len(in.Events)
-		if err := tx.insertCallback(ctx, cb); err != nil {
-			return res, err
+	return j.ingest.res, <-j.done
+}
+
+// ingestJob is a callback in the writer's queue.
+type ingestJob struct {
+	in  Ingest
+	res IngestResult
+	// decided by the writer
+	plan   voice.IngestPlan
+	dupOf  int64      // the original callback's id (duplicates of earlier batches)
+	dupJob *ingestJob // the original in the same batch
+	events []*Event
+}
+
+// callKey finds a call: calls are matched within their channel.
+type callKey struct{ channel, provider, id string }
+
+// ingestState is what a group of callbacks reads before deciding.
+type ingestState struct {
+	calls   map[callKey]*voice.CallState
+	rows    map[*voice.CallState]*Call
+	alerts  map[int64]*voice.AlertSnapshot
+	firing  map[string]int64 // newest firing alert by channel
+	changed map[*voice.CallState]bool
+}
+
+// ingestGroup decides and writes a run of consecutive callbacks in tx.
+func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
+	st := &ingestState{calls: map[callKey]*voice.CallState{}, rows: map[*voice.CallState]*Call{},
+		alerts: map[int64]*voice.AlertSnapshot{}, firing: map[string]int64{}, changed: map[*voice.CallState]bool{}}
+
+	// Duplicates: of callbacks committed before, or of one earlier in this group.
+	var keys [][]byte
+	for _, j := range jobs {
+		if len(j.in.DedupeKey) > 0 {
+			keys = append(keys, j.in.DedupeKey)
 		}
-		res = IngestResult{CallbackID: cb.ID, Outcome: cb.Outcome, Duplicate: true}
-		return res, tx.originalOutcome(ctx, in, &res)
+	}
+	seen, err := tx.dedupeLookup(ctx, keys)
+	if err != nil {
+		return err
+	}
+	first := map[string]*ingestJob{}
+	var fresh []*ingestJob
+	for _, j := range jobs {
+		k := string(j.in.DedupeKey)
+		switch {
+		case k == "":
+			fresh = append(fresh, j)
+		case seen[k] != 0:
+			j.dupOf = seen[k]
+		case first[k] != nil:
+			j.dupJob = first[k]
+		default:
+			first[k] = j
+			fresh = append(fresh, j)
+		}
 	}
 
-	dtmf := ChannelDTMF(in.Channel)
-	calls := map[string]*Call{}
-	dirty := map[int64]bool{}
-	var order []*Call
-	for _, e := range in.Events {
-		if _, ok := calls[e.CallID]; ok {
+	// The calls the fresh callbacks name, and those calls' alerts.
+	var want []callKey
+	for _, j := range fresh {
+		for _, e := range j.in.Events {
+			want = append(want, callKey{j.in.Channel.ID, j.in.Provider, e.CallID})
+			if e.AltCallID != "" {
+				want = append(want, callKey{j.in.Channel.ID, j.in.Provider, e.AltCallID})
+			}
+		}
+	}
+	if err := tx.loadCalls(ctx, st, want); err != nil {
+		return err
+	}
+	if err := tx.loadAlerts(ctx, st); err != nil {
+		return err
+	}
+
+	for _, j := range fresh {
+		if err := tx.decide(ctx, st, j); err != nil {
+			return err
+		}
+	}
+	if err := tx.writeGroup(ctx, st, jobs); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.dupOf != 0 || j.dupJob != nil {
+			if err := tx.originalOutcome(ctx, st, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decide applies the ingest rules to one fresh callback against the group's state.
+func (tx *Tx) decide(ctx context.Context, st *ingestState, j *ingestJob) error {
+	ch := j.in.Channel
+	calls := map[string]*voice.CallState{}
+	needFiring := false
+	for _, e := range j.in.Events {
+		for _, id := range []string{e.CallID, e.AltCallID} {
+			if c := st.calls[callKey{ch.ID, j.in.Provider, id}]; c != nil && id != "" {
+				calls[id] = c
+			}
+		}
+		if calls[e.CallID] == nil && e.Direction == voice.Inbound && voice.CallerAllowed(ch.InboundAllow, e.From) {
+			needFiring = true
+		}
+	}
+	firing := int64(0)
+	if needFiring {
+		var err error
+		if firing, err = tx.newestFiring(ctx, st, ch.ID); err != nil {
+			return err
+		}
+	}
+	j.plan = voice.Plan(voice.IngestInput{ChannelID: ch.ID, Provider: j.in.Provider, DTMF: ChannelDTMF(ch),
+		InboundAllow: ch.InboundAllow, Events: j.in.Events, Calls: calls, Alerts: st.alerts, NewestFiring: firing})
+	for _, c := range j.plan.Created {
+		// Created calls need their id before the group's events are written.
+		row := &Call{ChannelID: c.ChannelID, Provider: c.Provider, ProviderCallID: c.ProviderCallID,
+			Direction: string(c.Direction), From: c.From, To: c.To, Status: string(c.Status), CreatedAt: j.in.Now, UpdatedAt: j.in.Now}
+		if c.AlertID != 0 {
+			id := c.AlertID
+			row.AlertID = &id
+		}
+		if err := tx.insertCall(ctx, row); err != nil {
+			return err
+		}
+		c.ID = row.ID
+		st.calls[callKey{c.ChannelID, c.Provider, c.ProviderCallID}] = c
+		st.rows[c] = row
+	}
+	for _, c := range j.plan.Changed {
+		st.changed[c] = true
+		st.rows[c].UpdatedAt = j.in.Now
+	}
+	return nil
+}
+
+// writeGroup writes the decided callbacks, events, calls, alert changes and
+// feed rows of a group.
+func (tx *Tx) writeGroup(ctx context.Context, st *ingestState, jobs []*ingestJob) error {
+	cbs := make([]*Callback, len(jobs))
+	for i, j := range jobs {
+		cb := j.in.Callback
+		cb.Provider, cb.ReceivedAt, cb.EventCount = j.in.Provider, j.in.Now, len(j.in.Events)
+		cb.DedupeKey = nil
+		switch {
+		case j.dupOf != 0 || j.dupJob != nil:
+			cb.Outcome = voice.OutcomeDuplicate
+		default:
+			cb.Outcome = j.plan.Outcome
+			if len(j.in.DedupeKey) > 0 {
+				cb.DedupeKey = j.in.DedupeKey
+			}
+		}
+		cbs[i] = cb
+	}
+	if err := tx.insertCallbacks(ctx, cbs); err != nil {
+		return err
+	}
+	var evs []*Event
+	for _, j := range jobs {
+		j.res = IngestResult{CallbackID: j.in.Callback.ID, Outcome: j.in.Callback.Outcome, Duplicate: j.in.Callback.Outcome == voice.OutcomeDuplicate}
+		if j.res.Duplicate {
 			continue
 		}
-		c, err := tx.findCall(ctx, in.Channel.ID, in.Provider, e.CallID)
-		if err != nil {
-			return res, err
+		for _, d := range j.plan.Decisions {
+			ev := newEvent(j.in.Callback.ID, j.in.Channel.ID, j.in.Provider, d.Event, j.in.Now)
+			ev.Action, ev.Applied = string(d.Action), d.Applied
+			a := applied(d)
+			if d.Call != nil {
+				id := d.Call.ID
+				ev.CallID = &id
+			}
+			j.events = append(j.events, ev)
+			evs = append(evs, ev)
+			j.res.Applied = append(j.res.Applied, a)
 		}
-		if c == nil && e.AltCallID != "" {
-			if c, err = tx.findCall(ctx, in.Channel.ID, in.Provider, e.AltCallID); err != nil {
-				return res, err
+		j.res.Alert = snapshotCopy(j.plan.Alert)
+	}
+	if err := tx.insertEvents(ctx, evs); err != nil {
+		return err
+	}
+	// Calls, each once, in the order they first changed.
+	var dirty []*voice.CallState
+	seen := map[*voice.CallState]bool{}
+	for _, j := range jobs {
+		for _, c := range j.plan.Changed {
+			if !seen[c] {
+				seen[c] = true
+				dirty = append(dirty, c)
 			}
 		}
-		if c == nil && e.Direction == voice.Inbound {
-			c, err = tx.createInboundCall(ctx, in, e)
-			if err != nil {
-				return res, err
+	}
+	for _, c := range dirty {
+		row := st.rows[c]
+		row.Status, row.DurationS, row.MOS, row.From, row.To = string(c.Status), c.DurationS, c.MOS, c.From, c.To
+		if voice.Status(row.Status).Terminal() {
+			row.NextPollAt = nil
+		}
+		if err := tx.saveCall(ctx, row); err != nil {
+			return err
+		}
+	}
+	// Alert changes, then the feed in the order a reader expects: per
+	// callback, its created calls, events, changed calls, alert changes and
+	// the callback itself.
+	for _, j := range jobs {
+		if j.res.Duplicate {
+			if err := tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallback, ChannelID: &j.in.Channel.ID,
+				Data: mustJSON(j.in.Callback.View(false)), CreatedAt: j.in.Now}); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, c := range j.plan.Created {
+			row := st.rows[c]
+			tx.publish(voice.FeedItem{Type: voice.FeedCallCreated, CallID: &row.ID, AlertID: row.AlertID,
+				ChannelID: &row.ChannelID, Data: mustJSON(row.View()), CreatedAt: j.in.Now})
+		}
+		for i, ev := range j.events {
+			alertID := int64(0)
+			if c := j.plan.Decisions[i].Call; c != nil {
+				alertID = c.AlertID
+			}
+			tx.publish(voice.FeedItem{Type: voice.FeedEvent, CallID: ev.CallID, ChannelID: &j.in.Channel.ID,
+				AlertID: nonZero(alertID), Data: mustJSON(ev.View()), CreatedAt: j.in.Now})
+		}
+		for _, c := range j.plan.Changed {
+			row := st.rows[c]
+			tx.publish(voice.FeedItem{Type: voice.FeedCallUpdated, CallID: &row.ID, AlertID: row.AlertID,
+				ChannelID: &row.ChannelID, Data: mustJSON(row.View()), CreatedAt: j.in.Now})
+		}
+		for _, ac := range j.plan.AlertChanges {
+			callID := ac.Call.ID
+			var digit *string
+			if ac.Digit != "" {
+				d := ac.Digit
+				digit = &d
+			}
+			if _, err := tx.applyAlertChange(ctx, ac.AlertID, ac.To, AlertActor{Actor: voice.DTMFActor(ac.Call, ac.Digit),
+				Via: "dtmf", CallID: &callID, Digit: digit}, j.in.Now); err != nil {
+				return err
 			}
 		}
-		calls[e.CallID] = c
-		if c != nil {
-			order = append(order, c)
-		}
+		tx.publish(voice.FeedItem{Type: voice.FeedCallback, ChannelID: &j.in.Channel.ID,
+			Data: mustJSON(j.in.Callback.View(false)), CreatedAt: j.in.Now})
 	}
-	matched := 0
-	for _, e := range in.Events {
-		if calls[e.CallID] != nil {
-			matched++
-		}
-	}
-	cb.Outcome = OutcomeAccepted
-	if matched == 0 && len(in.Events) > 0 {
-		cb.Outcome = OutcomeUnmatched
-	}
-	cb.EventCount = len(in.Events)
-	if err := tx.insertCallback(ctx, cb); err != nil {
-		return res, err
-	}
-	if err := tx.dedupeSet(ctx, in.DedupeKey, cb.ID); err != nil {
-		return res, err
-	}
-	res.CallbackID, res.Outcome = cb.ID, cb.Outcome
+	return nil
+}
 
-	for _, e := range in.Events {
-		c := calls[e.CallID]
-		ev := newEvent(cb.ID, in.Channel.ID, in.Provider, e, in.Now)
-		a := Applied{Event: e, Action: dtmf.Resolve(e)}
-		ev.Action = string(a.Action)
-		if c != nil {
-			a.Matched, a.CallID = true, c.ID
-			ev.CallID = &c.ID
-			if applyToCall(c, e) {
-				dirty[c.ID] = true
-			}
-			if c.AlertID != nil {
+func applied(d voice.Decision) Applied {
+	a := Applied{Event: d.Event, Action: d.Action, Changed: d.Applied, Matched: d.Call != nil}
+	if d.Call != nil {
+		a.CallID, a.AlertID = d.Call.ID, d.Call.AlertID
+	}
+	return a
+}
+
+func snapshotCopy(a *voice.AlertSnapshot) *voice.AlertSnapshot {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	return &c
+}
+
+// originalOutcome fills a duplicate's result with what the original callback
+// applied, so a provider retrying because it lost our reply gets the same
+// reply (a retried gather still hears "Alert acknowledged").
+func (tx *Tx) originalOutcome(ctx context.Context, st *ingestState, j *ingestJob) error {
+	if o := j.dupJob; o != nil {
+		j.res.Applied, j.res.Alert = o.res.Applied, o.res.Alert
+		return nil
+	}
+	var evs []Event
+	if err := tx.NewSelect().Model(&evs).Where("callback_id = ?", j.dupOf).Order("id").Scan(ctx); err != nil {
+		return fmt.Errorf("store: original events: %w", err)
+	}
+	if len(evs) != len(j.in.Events) {
+		// Same provider key, different content: report the events as received, unapplied.
+		for _, e := range j.in.Events {
+			j.res.Applied = append(j.res.Applied, Applied{Event: e})
+		}
+		return nil
+	}
+	for i, ev := range evs {
+		a := Applied{Event: j.in.Events[i], Action: voice.Action(ev.Action), Changed: ev.Applied, Matched: ev.CallID != nil}
+		if ev.CallID != nil {
+			a.CallID = *ev.CallID
+			if c, err := getCall(ctx, tx, *ev.CallID); err == nil && c.AlertID != nil {
 				a.AlertID = *c.AlertID
-				if a.Action != voice.ActionNone {
-					changed, err := tx.applyDTMF(ctx, *c.AlertID, a.Action, c, e, in.Channel, in.Now)
-					if err != nil {
-						return res, err
+				if j.res.Alert == nil {
+					if al, err := GetAlert(ctx, tx, *c.AlertID); err == nil {
+						j.res.Alert = &voice.AlertSnapshot{ID: al.ID, Title: al.Title, Message: al.Message, State: voice.AlertState(al.State)}
 					}
-					a.Changed, ev.Applied = changed, changed
 				}
 			}
 		}
-		if err := tx.insertEvent(ctx, ev); err != nil {
-			return res, err
-		}
-		if err := tx.Publish(ctx, voice.FeedItem{Type: voice.FeedEvent, CallID: ev.CallID, ChannelID: &in.Channel.ID,
-			AlertID: nonZero(a.AlertID), Data: mustJSON(ev.View()), CreatedAt: in.Now}); err != nil {
-			return res, err
-		}
-		res.Applied = append(res.Applied, a)
+		j.res.Applied = append(j.res.Applied, a)
 	}
-	for _, c := range order {
-		if !dirty[c.ID] {
-			continue
-		}
-		c.UpdatedAt = in.Now
-		if err := tx.updateCall(ctx, c); err != nil {
-			return res, err
-		}
+	return nil
+}
+
+// newestFiring returns the channel's newest firing alert id (0: none), once per group.
+func (tx *Tx) newestFiring(ctx context.Context, st *ingestState, channelID string) (int64, error) {
+	if id, ok := st.firing[channelID]; ok {
+		return id, nil
 	}
-	for _, c := range order {
-		if c.AlertID != nil {
-			al, err := GetAlert(ctx, tx, *c.AlertID)
-			if err == nil {
-				res.Alert = al
-			}
-			break
+	al, err := NewestFiringAlert(ctx, tx, channelID)
+	if err != nil {
+		return 0, err
+	}
+	id := int64(0)
+	if al != nil {
+		id = al.ID
+		if st.alerts[id] == nil {
+			st.alerts[id] = &voice.AlertSnapshot{ID: al.ID, Title: al.Title, Message: al.Message, State: voice.AlertState(al.State)}
 		}
 	}
-	return res, tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallback, ChannelID: &in.Channel.ID,
-		Data: mustJSON(cb.View(false)), CreatedAt: in.Now})
+	st.firing[channelID] = id
+	return id, nil
 }
 
 // ChannelDTMF returns the channel's DTMF mapping, the default if it has none.
@@ -196,58 +415,26 @@ func newEvent(callbackID int64, channelID, prov string, e voice.Event, now time.
 	return ev
 }
 
-// applyToCall moves the call's status forward and copies reported facts; it
-// reports whether the call changed.
-func applyToCall(c *Call, e voice.Event) bool {
-	changed := false
-	if e.Type != voice.EventDTMF || c.Status == string(voice.StatusQueued) || c.Status == string(voice.StatusRinging) {
-		st := e.Status
-		if e.Type == voice.EventDTMF && st == voice.StatusUnknown {
-			st = voice.StatusAnswered // keypad input means someone answered
-		}
-		if next, ok := voice.Advance(voice.Status(c.Status), st); ok {
-			c.Status = string(next)
-			changed = true
-		}
+// callState is the rules' view of a call row.
+func callState(c *Call) *voice.CallState {
+	s := &voice.CallState{ID: c.ID, ChannelID: c.ChannelID, Provider: c.Provider, ProviderCallID: c.ProviderCallID,
+		Direction: voice.Direction(c.Direction), From: c.From, To: c.To, Status: voice.Status(c.Status),
+		DurationS: c.DurationS, MOS: c.MOS}
+	if c.AlertID != nil {
+		s.AlertID = *c.AlertID
 	}
-	if e.DurationS != nil && (c.DurationS == nil || *c.DurationS != *e.DurationS) {
-		d := *e.DurationS
-		c.DurationS = &d
-		changed = true
-	}
-	if e.MOS != nil {
-		m := *e.MOS
-		c.MOS = &m
-		changed = true
-	}
-	if c.From == "" && e.From != "" {
-		c.From, changed = e.From, true
-	}
-	if c.To == "" && e.To != "" {
-		c.To, changed = e.To, true
-	}
-	return changed
+	return s
 }
 
-func (tx *Tx) applyDTMF(ctx context.Context, alertID int64, a voice.Action, c *Call, e voice.Event, ch *Channel, now time.Time) (bool, error) {
-	who := c.To
-	if c.Direction == string(voice.Inbound) {
-		who = c.From
+// applyToCall moves a call row by an event (voice.CallState.Apply); it
+// reports whether the call changed.
+func applyToCall(c *Call, e voice.Event) bool {
+	s := callState(c)
+	if !s.Apply(e) {
+		return false
 	}
-	if who == "" {
-		who = "unknown number"
-	}
-	actor := fmt.Sprintf("phone %s (channel %s, call %d", who, ch.ID, c.ID)
-	if e.Digit != "" {
-		actor += ", digit " + e.Digit
-	}
-	actor += ")"
-	var digit *string
-	if e.Digit != "" {
-		d := e.Digit
-		digit = &d
-	}
-	return tx.ChangeAlert(ctx, alertID, a, AlertActor{Actor: actor, Via: "dtmf", CallID: &c.ID, Digit: digit}, now)
+	c.Status, c.DurationS, c.MOS, c.From, c.To = string(s.Status), s.DurationS, s.MOS, s.From, s.To
+	return true
 }
 
 // AlertActor says who or what changed an alert.
@@ -268,6 +455,15 @@ func (tx *Tx) ChangeAlert(ctx context.Context, alertID int64, a voice.Action, by
 	next, ok := voice.ApplyAction(voice.AlertState(al.State), a)
 	if !ok {
 		return false, nil
+	}
+	return tx.applyAlertChange(ctx, alertID, next, by, now)
+}
+
+// applyAlertChange moves the alert to state next, records the change and publishes it.
+func (tx *Tx) applyAlertChange(ctx context.Context, alertID int64, next voice.AlertState, by AlertActor, now time.Time) (bool, error) {
+	al, err := GetAlert(ctx, tx, alertID)
+	if err != nil {
+		return false, err
 	}
 	from := al.State
 	al.State = string(next)
@@ -293,8 +489,9 @@ func (tx *Tx) ChangeAlert(ctx context.Context, alertID int64, a voice.Action, by
 
 // InsertRejected stores a rejected callback and publishes it to the feed.
 func (tx *Tx) InsertRejected(ctx context.Context, cb *Callback) error {
-	cb.Outcome = OutcomeRejected
-	if err := tx.insertCallback(ctx, cb); err != nil {
+	cb.Outcome = voice.OutcomeRejected
+	cb.DedupeKey = nil
+	if err := tx.insertCallbacks(ctx, []*Callback{cb}); err != nil {
 		return err
 	}
 	var chID *string
@@ -315,39 +512,9 @@ func (tx *Tx) updateCall(ctx context.Context, c *Call) error {
 		ChannelID: &c.ChannelID, Data: mustJSON(c.View()), CreatedAt: c.UpdatedAt})
 }
 
-func (tx *Tx) createInboundCall(ctx context.Context, in Ingest, e voice.Event) (*Call, error) {
-	c := &Call{ChannelID: in.Channel.ID, Provider: in.Provider, ProviderCallID: e.CallID,
-		Direction: string(voice.Inbound), From: e.From, To: e.To, Status: string(voice.StatusQueued),
-		CreatedAt: in.Now, UpdatedAt: in.Now}
-	// Only a caller on the channel's allow-list hears and acts on its alerts
-	// (docs/architecture.md, "Channel isolation").
-	if voice.CallerAllowed(in.Channel.InboundAllow, e.From) {
-		if al, err := NewestFiringAlert(ctx, tx, in.Channel.ID); err != nil {
-			return nil, err
-		} else if al != nil {
-			c.AlertID = &al.ID
-		}
-	}
-	if err := tx.insertCall(ctx, c); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func (tx *Tx) insertCall(ctx context.Context, c *Call) error {
-	if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
-		if isUnique(err) {
-			return fmt.Errorf("call %s/%s: %w", c.Provider, c.ProviderCallID, ErrConflict)
-		}
-		return fmt.Errorf("store: insert call: %w", err)
-	}
-	return tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallCreated, CallID: &c.ID, AlertID: c.AlertID,
-		ChannelID: &c.ChannelID, Data: mustJSON(c.View()), CreatedAt: c.CreatedAt})
-}
-
 // RegisterCall stores a new call and attaches to it every unmatched event of
-// the same provider call id received before, applying their statuses and
-// DTMF actions in the order they were received.
+// its channel with the same provider call id received before, applying their
+// statuses and DTMF actions in the order they happened.
 func (tx *Tx) RegisterCall(ctx context.Context, c *Call, ch *Channel, now time.Time) error {
 	if c.Status == "" {
 		c.Status = string(voice.StatusQueued)
@@ -359,6 +526,8 @@ func (tx *Tx) RegisterCall(ctx context.Context, c *Call, ch *Channel, now time.T
 	if err := tx.insertCall(ctx, c); err != nil {
 		return err
 	}
+	tx.publish(voice.FeedItem{Type: voice.FeedCallCreated, CallID: &c.ID, AlertID: c.AlertID,
+		ChannelID: &c.ChannelID, Data: mustJSON(c.View()), CreatedAt: c.CreatedAt})
 	var evs []Event
 	if err := tx.NewSelect().Model(&evs).Where("call_id IS NULL AND channel_id = ? AND provider = ? AND provider_call_id = ?",
 		c.ChannelID, c.Provider, c.ProviderCallID).Order("id").Scan(ctx); err != nil {
@@ -369,17 +538,19 @@ func (tx *Tx) RegisterCall(ctx context.Context, c *Call, ch *Channel, now time.T
 	}
 	sortTimeline(evs)
 	dtmf := ChannelDTMF(ch)
+	state := callState(c)
 	changed := false
 	for i := range evs {
 		ev := &evs[i]
 		e := ev.voiceEvent()
 		ev.CallID = &c.ID
-		if applyToCall(c, e) {
+		if state.Apply(e) {
 			changed = true
 		}
 		if a := dtmf.Resolve(e); a != voice.ActionNone && c.AlertID != nil {
 			ev.Action = string(a)
-			ok, err := tx.applyDTMF(ctx, *c.AlertID, a, c, e, ch, now)
+			ok, err := tx.ChangeAlert(ctx, *c.AlertID, a, AlertActor{Actor: voice.DTMFActor(state, e.Digit), Via: "dtmf",
+				CallID: &c.ID, Digit: optDigit(e.Digit)}, now)
 			if err != nil {
 				return err
 			}
@@ -388,16 +559,22 @@ func (tx *Tx) RegisterCall(ctx context.Context, c *Call, ch *Channel, now time.T
 		if _, err := tx.NewUpdate().Model(ev).Column("call_id", "action", "applied").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("store: attach event: %w", err)
 		}
-		if err := tx.Publish(ctx, voice.FeedItem{Type: voice.FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
-			Data: mustJSON(ev.View()), CreatedAt: now}); err != nil {
-			return err
-		}
+		tx.publish(voice.FeedItem{Type: voice.FeedEvent, CallID: &c.ID, AlertID: c.AlertID, ChannelID: &c.ChannelID,
+			Data: mustJSON(ev.View()), CreatedAt: now})
 	}
 	if changed {
+		c.Status, c.DurationS, c.MOS, c.From, c.To = string(state.Status), state.DurationS, state.MOS, state.From, state.To
 		c.UpdatedAt = now
 		return tx.updateCall(ctx, c)
 	}
 	return nil
+}
+
+func optDigit(d string) *string {
+	if d == "" {
+		return nil
+	}
+	return &d
 }
 
 func (ev *Event) voiceEvent() voice.Event {
@@ -445,43 +622,6 @@ func sortTimeline(evs []Event) {
 	})
 }
 
-// originalOutcome fills a duplicate's result with what the original callback
-// applied, so a provider retrying because it lost our reply gets the same
-// reply (a retried gather still hears "Alert acknowledged").
-func (tx *Tx) originalOutcome(ctx context.Context, in Ingest, res *IngestResult) error {
-	var origID int64
-	if err := tx.NewRaw("SELECT callback_id FROM dedupe WHERE key = ?", in.DedupeKey).Scan(ctx, &origID); err != nil {
-		return fmt.Errorf("store: dedupe original: %w", err)
-	}
-	var evs []Event
-	if err := tx.NewSelect().Model(&evs).Where("callback_id = ?", origID).Order("id").Scan(ctx); err != nil {
-		return fmt.Errorf("store: original events: %w", err)
-	}
-	if len(evs) != len(in.Events) {
-		// Same provider key, different content: report the events as received, unapplied.
-		for _, e := range in.Events {
-			res.Applied = append(res.Applied, Applied{Event: e})
-		}
-		return nil
-	}
-	for i, ev := range evs {
-		a := Applied{Event: in.Events[i], Action: voice.Action(ev.Action), Changed: ev.Applied, Matched: ev.CallID != nil}
-		if ev.CallID != nil {
-			a.CallID = *ev.CallID
-			if c, err := getCall(ctx, tx, *ev.CallID); err == nil && c.AlertID != nil {
-				a.AlertID = *c.AlertID
-				if res.Alert == nil {
-					if al, err := GetAlert(ctx, tx, *c.AlertID); err == nil {
-						res.Alert = al
-					}
-				}
-			}
-		}
-		res.Applied = append(res.Applied, a)
-	}
-	return nil
-}
-
 func getCall(ctx context.Context, db bun.IDB, id int64) (*Call, error) {
 	c := new(Call)
 	if err := db.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
@@ -490,10 +630,13 @@ func getCall(ctx context.Context, db bun.IDB, id int64) (*Call, error) {
 	return c, nil
 }
 
-// SetCallbackStatus records the HTTP status answered for callback id.
-func (tx *Tx) SetCallbackStatus(ctx context.Context, id int64, status int) error {
-	if _, err := tx.NewUpdate().Model((*Callback)(nil)).Set("status_code = ?", status).Where("id = ?", id).Exec(ctx); err != nil {
-		return fmt.Errorf("store: callback status: %w", err)
-	}
-	return nil
+// runIngest decides and writes a group of callbacks; a panic fails the
+// group's transaction instead of the writer.
+func (tx *Tx) runIngest(ctx context.Context, group []*ingestJob) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: ingest panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return tx.ingestGroup(ctx, group)
 }

@@ -127,7 +127,10 @@ type Callback struct {
 	RemoteAddr    string              `bun:"remote_addr"`
 	// SecretOK is whether the request named a channel and its secret; only
 	// such callbacks may be replayed.
-	SecretOK   bool      `bun:"secret_ok"`
+	SecretOK bool `bun:"secret_ok"`
+	// DedupeKey is set on the first delivery of a provider's event: a later
+	// callback with the same key is a duplicate.
+	DedupeKey  []byte    `bun:"dedupe_key"`
 	ReceivedAt time.Time `bun:"received_at"`
 }
 

@@ -55,7 +55,7 @@ type Store struct {
 	// failCommit, when set (tests only), makes the next commits fail.
 	failCommit func() error
 	// hot are the writer's prepared statements (writer goroutine only).
-	hot   hotStmts
+	hot   *hotStmts
 	cache readCache
 
 	statsMu sync.Mutex
@@ -224,6 +224,11 @@ type Tx struct {
 // Publish queues a feed row. The rows of a whole batch are inserted in one
 // statement just before the commit and handed to OnCommit after it.
 func (tx *Tx) Publish(_ context.Context, item voice.FeedItem) error {
+	tx.publish(item)
+	return nil
+}
+
+func (tx *Tx) publish(item voice.FeedItem) {
 	if item.CreatedAt.IsZero() {
 		item.CreatedAt = time.Now().UTC()
 	}
@@ -231,30 +236,15 @@ func (tx *Tx) Publish(_ context.Context, item voice.FeedItem) error {
 		item.Data = "{}"
 	}
 	tx.feed = append(tx.feed, item)
-	return nil
-}
-
-// insertFeed inserts the feed rows of a batch with the writer's prepared
-// statement, one row each, and sets their sequence numbers.
-func insertFeed(ctx context.Context, hot *txHot, feed []voice.FeedItem) error {
-	st := hot.stmt("insertFeed")
-	for i := range feed {
-		it := &feed[i]
-		r, err := st.ExecContext(ctx, it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, timeText(it.CreatedAt))
-		if err == nil {
-			it.Seq, err = r.LastInsertId()
-		}
-		if err != nil {
-			return fmt.Errorf("store: insert feed: %w", err)
-		}
-	}
-	return nil
 }
 
 type job struct {
-	ctx  context.Context
-	fn   func(ctx context.Context, tx *Tx) error
-	done chan error
+	ctx context.Context
+	// fn is a write of its own; ingest a callback, which the writer commits
+	// together with the callbacks queued next to it.
+	fn     func(ctx context.Context, tx *Tx) error
+	ingest *ingestJob
+	done   chan error
 }
 
 // Write runs fn inside the shared write transaction and returns once the
@@ -262,6 +252,16 @@ type job struct {
 // only fn's own changes; a failed commit returns an error wrapping ErrUnavailable.
 func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if err := s.enqueue(ctx, j); err != nil {
+		return err
+	}
+	// Wait for the result even if ctx ends: the job may already be in a
+	// transaction and the caller must not report it as lost when it commits.
+	return <-j.done
+}
+
+// enqueue hands j to the writer.
+func (s *Store) enqueue(ctx context.Context, j *job) error {
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
@@ -274,9 +274,7 @@ func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) 
 		return ctx.Err()
 	}
 	s.closeMu.RUnlock()
-	// Wait for the result even if ctx ends: the job may already be in a
-	// transaction and the caller must not report it as lost when it commits.
-	return <-j.done
+	return nil
 }
 
 func (s *Store) writer(maxBatch int) {
@@ -339,6 +337,8 @@ func (s *Store) runBatch(batch []*job) {
 	}
 	feed, jobErr, err := s.commit(ctx, live)
 	switch {
+	case errors.Is(err, errJob):
+		// A batch of one whose job failed: the job was told.
 	case err != nil:
 		s.log.Error("commit failed", "err", err, "jobs", len(live))
 		s.failAll(live, err)
@@ -371,19 +371,46 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 	if err != nil {
 		return nil, false, err
 	}
-	hot := &txHot{ctx: ctx, tx: btx.Tx, stmts: s.hot, bound: map[string]*sql.Stmt{}}
-	for _, j := range jobs {
-		tx := &Tx{Tx: btx, hot: hot}
-		if jerr := runJob(ctx, j, tx); jerr != nil {
-			_ = btx.Rollback()
-			if len(jobs) == 1 {
-				j.done <- jerr
-				return nil, true, errJob
-			}
-			return nil, true, nil
+	hot := &txHot{ctx: ctx, tx: btx.Tx, stmts: s.hot, bound: map[*sql.Stmt]*sql.Stmt{}}
+	tx := &Tx{Tx: btx, hot: hot}
+	fail := func(j *job, jerr error) (bool, error) {
+		_ = btx.Rollback()
+		if len(jobs) == 1 {
+			j.done <- jerr
+			return true, errJob
 		}
-		feed = append(feed, tx.feed...)
+		return true, nil
 	}
+	// Consecutive callbacks are decided and written as one group; other
+	// writes run one by one, in queue order.
+	var group []*ingestJob
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		err := tx.runIngest(ctx, group)
+		group = group[:0]
+		return err
+	}
+	for _, j := range jobs {
+		if j.ingest != nil {
+			group = append(group, j.ingest)
+			continue
+		}
+		if err := flush(); err != nil {
+			failed, ferr := fail(jobs[0], err)
+			return nil, failed, ferr
+		}
+		if jerr := runJob(ctx, j, tx); jerr != nil {
+			failed, ferr := fail(j, jerr)
+			return nil, failed, ferr
+		}
+	}
+	if err := flush(); err != nil {
+		failed, ferr := fail(jobs[0], err)
+		return nil, failed, ferr
+	}
+	feed = tx.feed
 	if err := insertFeed(ctx, hot, feed); err != nil {
 		_ = btx.Rollback()
 		return nil, false, err
