@@ -483,7 +483,6 @@ func TestInboundCallLinksNewestFiringAlert(t *testing.T) {
 	}
 }
 
-
 // recordingReplier is a provider that records the outcomes it renders.
 type recordingReplier struct {
 	provider.Provider

@@ -48,7 +48,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	st := openTest(t)
 	ctx := context.Background()
 	log := &queryLog{}
-	st.db.AddQueryHook(log)
+	st.db = st.db.WithQueryHook(log)
 	cases := []struct {
 		name    string
 		bounded bool
