@@ -172,9 +172,10 @@ func startServer(tb testing.TB, bin, db string) *serverProc {
 }
 
 // kill sends SIGKILL, so the process gets no chance to finish anything, and
-// reaps it. Killing a process that has exited is harmless.
+// reaps it. os.Process signals through a pidfd, so killing a process that
+// was already reaped is harmless rather than a signal to a reused pid.
 func (p *serverProc) kill() {
-	syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
+	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.exited
 }
 
