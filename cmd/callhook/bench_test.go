@@ -62,7 +62,9 @@ func TestBenchPrefill(t *testing.T) {
 	}
 	defer st.Close()
 	outcomes := map[string]int{}
-	each(t, func(f store.ListFilter) (store.Page[store.Callback], error) { return st.Callbacks(context.Background(), f) },
+	each(t, func(f store.ListFilter) (store.Page[store.Callback], error) {
+		return st.Callbacks(context.Background(), f)
+	},
 		func(c store.Callback) { outcomes[c.Outcome]++ })
 	total := 0
 	for _, n := range outcomes {
