@@ -328,6 +328,8 @@ func (t *target) callbackWorker(f *flow, chID, path string, m mix, seq *atomic.U
 					}
 					continue
 				}
+				// Registration is an API call, not a callback: its time
+				// is not part of the first callback's latency.
 				due = time.Now()
 			}
 			rec := callRecord{id: lc.callID, wantEvents: lc.wantEvents, complete: true}
