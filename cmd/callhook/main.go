@@ -28,7 +28,10 @@ Usage:
   callhook token create NAME --role admin|viewer
                                                create an API token (printed once)
   callhook tail [--url URL] [--token T]        follow live events in the terminal
-  callhook bench [flags]                       load-test the callback endpoint
+  callhook bench [--provider P] [--c 64] [--duration 30s] [--rate N] [--raw] [--json]
+                                               load-test with signed call lifecycles and verify
+                                               they were stored (own server, or --url + --token)
+  callhook bench --prefill N --db URL          fill a database with N callbacks of history
 
 Every flag can also be set by its environment variable, e.g. --db / CALLHOOK_DB.
 `

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"callhook/internal/store"
+)
+
+// TestBenchJSON runs bench against its own server for a short while per
+// provider and checks the summary: callbacks acknowledged, none lost, the
+// sampled calls complete with every event, duplicates and out-of-order
+// deliveries actually sent.
+func TestBenchJSON(t *testing.T) {
+	for _, prov := range []string{"twilio", "generic"} {
+		t.Run(prov, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			args := []string{"--provider", prov, "--duration", "1500ms", "--c", "8", "--json", "--raw", "--raw-duration", "300ms",
+				"--dup", "0.2", "--out-of-order", "0.5"}
+			if err := run(context.Background(), append([]string{"bench"}, args...), nil, &out, &errs); err != nil {
+				t.Fatalf("bench: %v\n%s\n%s", err, out.String(), errs.String())
+			}
+			var s benchSummary
+			if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+				t.Fatalf("summary is not JSON: %v\n%s", err, out.String())
+			}
+			v := s.Verification
+			switch {
+			case s.Acknowledged == 0 || s.Acknowledged != s.Sent || s.Errors != 0 || len(s.Non2xx) != 0:
+				t.Errorf("sent %d, acknowledged %d, errors %d (%s), non-2xx %v", s.Sent, s.Acknowledged, s.Errors, s.FirstError, s.Non2xx)
+			case !v.OK || v.Lost != 0 || v.StoredCallbacks < int64(s.Acknowledged) || v.CallsChecked == 0:
+				t.Errorf("verification %+v for %d acknowledged", v, s.Acknowledged)
+			case s.Duplicates == 0 || s.OutOfOrder == 0:
+				t.Errorf("%d duplicates and %d out-of-order calls sent, want some of each", s.Duplicates, s.OutOfOrder)
+			case s.Ceiling == nil || s.Ceiling.Rate <= 0 || s.Latency.P99 <= 0:
+				t.Errorf("ceiling %+v, latency %+v", s.Ceiling, s.Latency)
+			}
+			if !bytes.Contains(errs.Bytes(), []byte(prov+" ")) {
+				t.Errorf("no progress line on stderr: %q", errs.String())
+			}
+		})
+	}
+}
+
+// TestBenchPrefill fills a fresh database and reads it back through the
+// store: at least the asked number of callbacks, accepted ones and the
+// rejected share, completed calls.
+func TestBenchPrefill(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "prefill.db")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--prefill", "2000", "--db", db}, nil, &out, io.Discard); err != nil {
+		t.Fatalf("prefill: %v\n%s", err, out.String())
+	}
+	st, err := openStore(context.Background(), Config{DB: db}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	outcomes := map[string]int{}
+	each(t, func(f store.ListFilter) (store.Page[store.Callback], error) {
+		return st.Callbacks(context.Background(), f)
+	},
+		func(c store.Callback) { outcomes[c.Outcome]++ })
+	total := 0
+	for _, n := range outcomes {
+		total += n
+	}
+	if total < 2000 || outcomes["accepted"] < total*8/10 || outcomes["rejected"] == 0 || outcomes["rejected"] > total/10 {
+		t.Errorf("stored callbacks by outcome %v (total %d), want ≥ 2000, mostly accepted, a few rejected", outcomes, total)
+	}
+	statuses := map[string]int{}
+	each(t, func(f store.ListFilter) (store.Page[store.Call], error) { return st.Calls(context.Background(), f) },
+		func(c store.Call) { statuses[c.Status]++ })
+	if statuses["completed"] < 300 || len(statuses) != 1 {
+		t.Errorf("calls by status %v, want hundreds, all completed", statuses)
+	}
+}
+
+// each visits every row of a paged store listing.
+func each[T any](t *testing.T, list func(store.ListFilter) (store.Page[T], error), visit func(T)) {
+	t.Helper()
+	f := store.ListFilter{Limit: 500}
+	for {
+		p, err := list(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			visit(it)
+		}
+		if p.NextCursor == nil || len(p.Items) == 0 {
+			return
+		}
+		f.Cursor = *p.NextCursor
+	}
+}
