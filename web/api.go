@@ -81,11 +81,13 @@ func (s *Server) putProvider(c *fiber.Ctx) error {
 		Type   string            `json:"type"`
 		Config map[string]string `json:"config"`
 		Clear  []string          `json:"clear"`
+		// CallbacksOnly saves a provider without what it needs to place calls.
+		CallbacksOnly bool `json:"callbacks_only"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	v, err := s.Settings.SetGlobal(c.UserContext(), in.Type, in.Config, in.Clear...)
+	v, err := s.Settings.SetGlobal(c.UserContext(), in.Type, in.Config, in.CallbacksOnly, in.Clear...)
 	if err != nil {
 		return err
 	}

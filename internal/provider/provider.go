@@ -53,7 +53,7 @@ type Field struct {
 	Key      string
 	Label    string
 	Secret   bool // write-only: shown masked, never logged
-	Required bool // needed to place calls or to verify; empty still saves
+	Required bool // needed to place calls: empty saves only as "callbacks only" (settings.RequirePlaceCall)
 	Help     string
 }
 
