@@ -182,7 +182,7 @@ func (s *Server) providerProps(g *store.ProviderSetting, typ string, typed provi
 		SavedType: saved.Name, SavedTitle: saved.Title, Configured: g != nil,
 		Fields:       credentialFields(spec, stored, typed, errField, errMsg),
 		Capabilities: capabilities(spec), SignatureCheck: d.SignatureCheck, Warnings: inUse.Warnings,
-		FormError:    formErr,
+		FormError: formErr,
 		// A saved configuration without the place-call settings was saved
 		// "callbacks only": keep the box ticked so saving again keeps working.
 		CallbacksOnly: g != nil && spec.Name == savedType && len(settings.Missing(spec, stored)) > 0,
