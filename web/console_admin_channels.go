@@ -13,6 +13,7 @@ import (
 	"callhook/internal/provider"
 	"callhook/internal/settings"
 	"callhook/internal/store"
+	"callhook/internal/voice"
 	"callhook/views"
 )
 
@@ -240,7 +241,7 @@ func (s *Server) channelProps(ch *store.Channel, g *store.ProviderSetting, admin
 	p := views.ChannelProps{
 		Admin: admin, ID: ch.ID, Name: ch.Name, Created: consoleTime(ch.CreatedAt), Updated: consoleTime(ch.UpdatedAt),
 		ProviderTitle: spec.Title, Override: own, SignatureCheck: signatureState(spec, cfg), Warnings: v.Warnings,
-		Mapping: dtmfRows(ch.DTMFMap),
+		Mapping: dtmfRows(ch.DTMFMap), Prompt: keypadPrompt(ch),
 	}
 	if !admin {
 		return p
@@ -339,9 +340,15 @@ func dtmfRows(m map[string]string) []views.DTMFRow {
 }
 
 // dtmfSummary is a mapping in one line: "1 → acknowledge · 2 → resolve".
+// An empty mapping is applied as the default one (store.ChannelDTMF), and
+// says so.
 func dtmfSummary(m map[string]string) string {
 	if len(m) == 0 {
-		return "no keys mapped"
+		def := map[string]string{}
+		for k, a := range voice.DefaultDTMFMap() {
+			def[k] = string(a)
+		}
+		return "no keys mapped, so the default applies: " + dtmfSummary(def)
 	}
 	var parts []string
 	for _, r := range dtmfRows(m) {

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"callhook/internal/callback"
 	"callhook/internal/channel"
+	"callhook/internal/store"
 	"callhook/internal/voice"
 	"callhook/views"
 )
@@ -16,6 +19,8 @@ const maxDTMFRows = 100
 
 // channelDTMF saves the keypad mapping editor (op=save) or re-renders it
 // with one more row (op=add); rows ticked "Remove" are dropped either way.
+// A mapping without an acknowledge key is saved only on a second submit
+// carrying confirm_no_ack=1.
 func (s *Server) channelDTMF(c *fiber.Ctx) error {
 	rows := postedDTMFRows(c)
 	if formText(c, "op") == "add" {
@@ -29,6 +34,14 @@ func (s *Server) channelDTMF(c *fiber.Ctx) error {
 	mapping, rows, ok := checkDTMFRows(rows)
 	if !ok {
 		return s.dtmfProblem(c, rows, "Not saved: fix the marked rows.")
+	}
+	if !hasAcknowledge(mapping) && formText(c, "confirm_no_ack") == "" {
+		// Without a key that acknowledges, nobody can stop the calls by
+		// phone: saving takes a second, explicit submit (confirm_no_ack=1).
+		return s.channelForm(c, fiber.StatusOK, func(p *views.ChannelProps) {
+			p.DTMF = views.DTMFEditor{Rows: rows, Unsaved: true, ConfirmNoAck: true,
+				Warning: "Not saved yet: this mapping has no key that acknowledges, so nobody can acknowledge an alert by phone on this channel (only resolve it, or nothing). Press “Save without an acknowledge key” to save it anyway, or add a row mapping a key to acknowledge."}
+		})
 	}
 	ch, err := s.Channels.Update(c.UserContext(), pathParam(c, "id"), channel.Input{DTMFMap: &mapping})
 	if msg, ok := formProblem(err); ok {
@@ -118,4 +131,45 @@ func dtmfMessage(msg string) string {
 	msg = strings.TrimPrefix(msg, "dtmf_map: ")
 	msg = strings.TrimPrefix(msg, voice.ErrInvalidDTMFMap.Error()+": ")
 	return upperFirst(msg)
+}
+
+// keypadPrompt is what a channel's calls tell the callee to press, worded
+// by callback.Prompt from the mapping the pipeline applies (the default
+// when the channel has none), so the console and the phone say the same.
+func keypadPrompt(ch *store.Channel) string {
+	return callback.Prompt(store.ChannelDTMF(ch))
+}
+
+// keypadPrompts words the keypad of every channel for the alerts page: one
+// prompt when all channels agree, else one "name: prompt" per channel.
+func (s *Server) keypadPrompts(ctx context.Context) ([]string, error) {
+	chs, err := s.Store.Channels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(chs) == 0 {
+		return []string{keypadPrompt(nil)}, nil
+	}
+	var out []string
+	same := true
+	for i := range chs {
+		p := keypadPrompt(&chs[i])
+		same = same && p == keypadPrompt(&chs[0])
+		out = append(out, chs[i].Name+": "+p)
+	}
+	if same {
+		return []string{keypadPrompt(&chs[0])}, nil
+	}
+	return out, nil
+}
+
+// hasAcknowledge reports whether mapping m, as the pipeline applies it
+// (empty means the default), lets a callee acknowledge.
+func hasAcknowledge(m map[string]string) bool {
+	for _, a := range store.ChannelDTMF(&store.Channel{DTMFMap: m}) {
+		if a == voice.ActionAcknowledge {
+			return true
+		}
+	}
+	return false
 }
