@@ -354,6 +354,14 @@ type Sampler interface {
 	SampleCallback(url, callID string, now time.Time) (*Request, error)
 }
 
+// DTMFSampler is a Sampler that can also build the provider's keypad
+// callback (Twilio's <Gather> action, Vonage's input webhook, Telnyx's
+// call.gather.ended…) carrying digit for callID, signed like SampleCallback,
+// so "send test callback" exercises the channel's DTMF mapping.
+type DTMFSampler interface {
+	SampleDTMF(url, callID, digit string, now time.Time) (*Request, error)
+}
+
 // Reactor is a provider that sends call-control commands after a callback is
 // committed (Telnyx answers "call.answered" with a gather command). The
 // pipeline runs React after replying, with a bounded context; errors are logged.
