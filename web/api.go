@@ -251,8 +251,18 @@ func (s *Server) rotateSecret(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// testCallback sends a sample callback; {"digit": "1"} (or ?digit=1) makes
+// it the provider's keypad callback for that key instead of a status one.
 func (s *Server) testCallback(c *fiber.Ctx) error {
-	res, err := s.Callbacks.SendTest(c.UserContext(), c.Params("id"))
+	in := struct {
+		Digit string `json:"digit"`
+	}{Digit: c.Query("digit")}
+	if len(c.Body()) > 0 {
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+	}
+	res, err := s.Callbacks.SendTest(c.UserContext(), c.Params("id"), strings.TrimSpace(in.Digit))
 	if err != nil {
 		return err
 	}

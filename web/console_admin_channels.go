@@ -219,7 +219,11 @@ func (s *Server) loadChannel(c *fiber.Ctx) (*store.Channel, views.ChannelProps, 
 		return nil, views.ChannelProps{}, err
 	}
 	p, _ := principal(c)
-	return ch, s.channelProps(ch, g, p.Admin()), nil
+	props := s.channelProps(ch, g, p.Admin())
+	if props.Keypad, err = s.keypadRows(ctx, ch.ID); err != nil {
+		return nil, views.ChannelProps{}, err
+	}
+	return ch, props, nil
 }
 
 // channelForm re-renders the :id channel page after a form post, with edit
@@ -247,6 +251,7 @@ func (s *Server) channelProps(ch *store.Channel, g *store.ProviderSetting, admin
 		return p
 	}
 	p.MaskedURL = callback.CallbackURL(s.Channels.PublicURL, ch.ID, "••••••••")
+	p.TestKeys = testKeys(ch)
 	p.CallbackHelp, p.URLWarning = callbackHelp(spec), loopbackWarning(s.Channels.PublicURL)
 	if v.PreviousSecretExpires != nil {
 		p.PrevSecretExpires = consoleTime(*v.PreviousSecretExpires)

@@ -173,3 +173,67 @@ func hasAcknowledge(m map[string]string) bool {
 	}
 	return false
 }
+
+// testNote says what a test callback's keypad event did, or what it would
+// do on a real call: the test call has no alert, so a mapped key changes
+// nothing and the note names the action the mapping took.
+func testNote(e ReplayEvent) string {
+	switch {
+	case e.EventType != string(voice.EventDTMF):
+		return ""
+	case !e.Matched:
+		return "The call is not known: stored unmatched, no action taken."
+	case e.Action == "":
+		return "Key " + e.Digit + " is not mapped: a real call's alert would not change."
+	case e.Applied:
+		return "The call's alert was " + pastTense(e.Action) + "."
+	}
+	return "Would " + e.Action + " the call's alert. The test call has no alert, so no alert changed."
+}
+
+func pastTense(action string) string {
+	if action == string(voice.ActionAcknowledge) {
+		return "acknowledged"
+	}
+	return action + "d"
+}
+
+// testKeys are the choices of "Send test callback": the keys of the
+// mapping the pipeline applies, with their actions.
+func testKeys(ch *store.Channel) []views.DTMFRow {
+	m := map[string]string{}
+	for k, a := range store.ChannelDTMF(ch) {
+		m[k] = string(a)
+	}
+	return dtmfRows(m)
+}
+
+// recentKeypad is how many keypad events the channel page lists.
+const recentKeypad = 20
+
+// keypadRows are the channel's newest keypad events for its page.
+func (s *Server) keypadRows(ctx context.Context, channelID string) ([]views.KeypadRow, error) {
+	acts, err := s.Store.KeypadActions(ctx, channelID, recentKeypad)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]views.KeypadRow, 0, len(acts))
+	for _, a := range acts {
+		r := views.KeypadRow{Digit: a.Digit, Action: a.Action, Applied: a.Applied, CallID: a.CallID, AlertID: a.AlertID,
+			At: consoleTime(a.ReceivedAt)}
+		switch {
+		case a.CallID == nil:
+			r.Result = "call unknown (stored unmatched)"
+		case a.Action == "":
+			r.Result = "not mapped: nothing done"
+		case a.Applied:
+			r.Result = "applied: alert " + pastTense(a.Action)
+		case a.AlertID == nil:
+			r.Result = "not applied: the call has no alert"
+		default:
+			r.Result = "not applied: the alert was already " + pastTense(a.Action) + " or past it"
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
