@@ -210,16 +210,19 @@ func TestBrowserGlobalProvider(t *testing.T) {
 	sid := "AC" + strings.Repeat("0123456789abcdef", 2)
 	u.fill("Account SID", sid)
 	u.fill("Caller ID", "+14155550123")
+	u.ok(u.page.GetByLabel("Receive callbacks only", playwright.PageGetByLabelOptions{Exact: playwright.Bool(false)}).Check())
 	u.click("Verify configuration")
 	u.ok(u.expect.Locator(u.loc("#verify-result")).ToContainText("look right"))
 	if g, _ := app.Store.GlobalProvider(context.Background()); g != nil {
 		t.Fatalf("verify saved the provider: %+v", g.Type)
 	}
 
-	// Saved without a signing key: the signature warning stays.
+	// Without the auth token Twilio cannot place calls: it saves only as
+	// "receive callbacks only" (ticked above), and the signature warning stays.
 	u.click("Save provider")
 	u.see("Saved: Twilio is the global provider")
-	u.ok(u.expect.Locator(u.loc(".notice.warning")).ToContainText("Signature check is OFF"))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning").First()).ToContainText("Signature check is OFF"))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning").Last()).ToContainText("Calls cannot be placed"))
 	u.ok(u.expect.Locator(u.loc("#cfg-account_sid")).ToHaveValue(sid))
 
 	// With the auth token set, the warning goes and the token is masked.
@@ -227,7 +230,7 @@ func TestBrowserGlobalProvider(t *testing.T) {
 	u.fill("Auth token (secret)", token)
 	u.click("Save provider")
 	u.see("Signature check: on")
-	u.ok(u.expect.Locator(u.loc(".notice.warning")).ToHaveCount(0))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning")).ToHaveCount(0))
 	secret := u.loc("#cfg-auth_token")
 	u.ok(u.expect.Locator(secret).ToHaveAttribute("type", "password"))
 	u.ok(u.expect.Locator(secret).ToHaveValue(""))
@@ -249,9 +252,10 @@ func TestBrowserGlobalProvider(t *testing.T) {
 
 	// Clearing the saved token turns the check off again, plainly.
 	u.ok(u.page.GetByLabel("Clear the saved Auth token").Check())
+	u.ok(u.page.GetByLabel("Receive callbacks only", playwright.PageGetByLabelOptions{Exact: playwright.Bool(false)}).Check())
 	u.click("Save provider")
 	u.see("Signature check: OFF")
-	u.ok(u.expect.Locator(u.loc(".notice.warning").First()).ToContainText("Signature check is OFF"))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning").First()).ToContainText("Signature check is OFF"))
 	if g, _ := app.Store.GlobalProvider(context.Background()); g.Config["auth_token"] != "" {
 		t.Error("the auth token was not cleared")
 	}

@@ -81,7 +81,7 @@ func TestConsoleSetupHTTP(t *testing.T) {
 			[]string{"Verification failed: Twilio needs Account SID, Auth token, Caller ID to place calls"}, nil},
 		{"empty Twilio saved as callbacks only", "POST", "/settings/provider", form("type", "twilio", "action", "save", "callbacks_only", "1"), 303, "/settings/provider", nil, nil},
 		{"the page says calls cannot be placed", "GET", "/settings/provider", nil, 200, "",
-			[]string{"Calls cannot be placed: Twilio is saved to receive callbacks only", `name="callbacks_only" value="1" id="cfg-callbacks-only" checked`}, nil},
+			[]string{"Calls cannot be placed: Twilio is saved to receive callbacks only", `id="cfg-callbacks-only" aria-describedby="cfg-callbacks-only-hint" checked`}, nil},
 		{"a full Twilio saves without the box", "POST", "/settings/provider", form("type", "twilio", "action", "save",
 			"cfg_account_sid", "AC0123456789abcdef0123456789abcdef", "cfg_auth_token", "0123456789abcdef0123456789abcdef", "cfg_from", "+14155550123"), 303, "/settings/provider", nil, nil},
 		{"no callbacks-only warning once complete", "GET", "/settings/provider", nil, 200, "", nil, []string{"is saved to receive callbacks only"}},
@@ -94,7 +94,7 @@ func TestConsoleSetupHTTP(t *testing.T) {
 			[]string{"Not saved: Plivo Voice needs Auth ID, Auth token, From number to place calls", `id="ov-auth_id-error"`}, nil},
 		{"empty override saved as callbacks only", "POST", "/channels/setup-ch/provider", form("type", "plivo", "callbacks_only", "1"), 303, "/channels/setup-ch#provider", nil, nil},
 		{"the override keeps its box ticked", "GET", "/channels/setup-ch", nil, 200, "",
-			[]string{"Calls cannot be placed: Plivo Voice is saved to receive callbacks only", `id="ov-callbacks-only" checked`}, nil},
+			[]string{"Calls cannot be placed: Plivo Voice is saved to receive callbacks only", `id="ov-callbacks-only" aria-describedby="ov-callbacks-only-hint" checked`}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
