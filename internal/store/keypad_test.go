@@ -49,7 +49,7 @@ func TestKeypadActions(t *testing.T) {
 	}
 
 	log := &queryLog{}
-	st.db.AddQueryHook(log)
+	st.db = st.db.WithQueryHook(log)
 	if _, err := st.KeypadActions(ctx, "ops", 20); err != nil {
 		t.Fatal(err)
 	}
