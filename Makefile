@@ -11,8 +11,15 @@ FUZZTIME ?= 30s
 run: ## serve on 127.0.0.1:8080 with SQLite at data/callhook.db
 	$(GO) run ./cmd/callhook serve
 
-demo: ## serve with simulated calls flowing
-	CALLHOOK_DEMO=true $(GO) run ./cmd/callhook serve
+# The demo keeps its simulated channel and alerts in its own database and
+# listens next to `make run` (port 8081), with a fixed password for its admin.
+DEMO_PASSWORD ?= demo-password
+demo: ## serve with simulated calls flowing, on data/demo.db and port 8081
+	@addr=$${CALLHOOK_ADDR:-127.0.0.1:8081}; \
+	echo "callhook demo: database data/demo.db (your data/callhook.db is untouched)"; \
+	echo "sign in at http://$$addr as admin with password $(DEMO_PASSWORD)"; \
+	CALLHOOK_DEMO=true CALLHOOK_DB=sqlite://data/demo.db CALLHOOK_ADDR=$$addr \
+	  CALLHOOK_ADMIN_PASSWORD='$(DEMO_PASSWORD)' $(GO) run ./cmd/callhook serve
 
 build:
 	$(GO) build -o bin/callhook ./cmd/callhook

@@ -188,7 +188,7 @@ func Login(p LoginProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "></div><button type=\"submit\">Sign in</button></form></div><p class=\"hint login-foot\">Forgot your password? Ask an admin to set a new one on the Users page.</p></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "></div><button type=\"submit\">Sign in</button></form></div><p class=\"hint login-foot\">Forgot your password? Ask an admin to set a new one on the Users page. Lost the admin password? On the server, run <code>bin/callhook user passwd admin</code> (after <code>make build</code>).</p></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -81,11 +81,13 @@ func (s *Server) putProvider(c *fiber.Ctx) error {
 		Type   string            `json:"type"`
 		Config map[string]string `json:"config"`
 		Clear  []string          `json:"clear"`
+		// CallbacksOnly saves a provider without what it needs to place calls.
+		CallbacksOnly bool `json:"callbacks_only"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	v, err := s.Settings.SetGlobal(c.UserContext(), in.Type, in.Config, in.Clear...)
+	v, err := s.Settings.SetGlobal(c.UserContext(), in.Type, in.Config, in.CallbacksOnly, in.Clear...)
 	if err != nil {
 		return err
 	}
@@ -249,8 +251,18 @@ func (s *Server) rotateSecret(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// testCallback sends a sample callback; {"digit": "1"} (or ?digit=1) makes
+// it the provider's keypad callback for that key instead of a status one.
 func (s *Server) testCallback(c *fiber.Ctx) error {
-	res, err := s.Callbacks.SendTest(c.UserContext(), c.Params("id"))
+	in := struct {
+		Digit string `json:"digit"`
+	}{Digit: c.Query("digit")}
+	if len(c.Body()) > 0 {
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+	}
+	res, err := s.Callbacks.SendTest(c.UserContext(), c.Params("id"), strings.TrimSpace(in.Digit))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"callhook/internal/provider"
 	"callhook/internal/settings"
 	"callhook/internal/store"
+	"callhook/internal/voice"
 	"callhook/views"
 )
 
@@ -133,11 +134,23 @@ func (s *Server) channelOverride(c *fiber.Ctx) error {
 			return s.overrideProblem(c, ch, "", nil, "", "Choose one of the listed provider types.")
 		}
 		cfg = postedConfig(c, "ov", spec)
-		o = &channel.ProviderOverride{Type: typ, Config: cfg, Clear: postedClear(c, "ov", spec)}
+		o = &channel.ProviderOverride{Type: typ, Config: cfg, Clear: postedClear(c, "ov", spec),
+			CallbacksOnly: formText(c, "callbacks_only") != ""}
 	}
 	if _, err := s.Channels.Update(ctx, ch.ID, channel.Input{Provider: &o}); err != nil {
 		if fe := (*settings.FieldError)(nil); errors.As(err, &fe) {
 			return s.overrideProblem(c, ch, typ, cfg, fe.Field, fieldMessage(fe))
+		}
+		if me := (*settings.MissingError)(nil); errors.As(err, &me) {
+			g, gerr := s.Store.GlobalProvider(ctx)
+			if gerr != nil {
+				return gerr
+			}
+			return s.channelForm(c, fiber.StatusBadRequest, func(p *views.ChannelProps) {
+				p.Provider = s.overrideForm(ch, g, typ, cfg, "", "")
+				markMissing(p.Provider.Fields, me.Keys)
+				p.Provider.Error = "Not saved: " + missingSentence(me.Spec, me.Keys)
+			})
 		}
 		if msg, ok := formProblem(err); ok {
 			return s.overrideProblem(c, ch, typ, cfg, "config", msg)
@@ -149,7 +162,15 @@ func (s *Server) channelOverride(c *fiber.Ctx) error {
 		return s.redirectFlash(c, "/channels/"+ch.ID+"#provider", "success", "This channel now uses the global provider.")
 	}
 	spec, _ := s.Providers.Get(typ)
-	return s.redirectFlash(c, "/channels/"+ch.ID+"#provider", "success", "Saved: this channel now uses its own "+spec.Title+" settings.")
+	msg := "Saved: this channel now uses its own " + spec.Title + " settings."
+	if o.CallbacksOnly {
+		if saved, err := s.Store.Channel(ctx, ch.ID); err == nil {
+			if missing := settings.Missing(spec, saved.ProviderConfig); len(missing) > 0 {
+				msg += " Receiving callbacks only: calls cannot be placed on this channel until " + strings.Join(fieldLabels(spec, missing), ", ") + " are set."
+			}
+		}
+	}
+	return s.redirectFlash(c, "/channels/"+ch.ID+"#provider", "success", msg)
 }
 
 func (s *Server) overrideProblem(c *fiber.Ctx, ch *store.Channel, typ string, typed provider.Config, field, msg string) error {
@@ -197,7 +218,11 @@ func (s *Server) loadChannel(c *fiber.Ctx) (*store.Channel, views.ChannelProps, 
 		return nil, views.ChannelProps{}, err
 	}
 	p, _ := principal(c)
-	return ch, s.channelProps(ch, g, p.Admin()), nil
+	props := s.channelProps(ch, g, p.Admin())
+	if props.Keypad, err = s.keypadRows(ctx, ch.ID); err != nil {
+		return nil, views.ChannelProps{}, err
+	}
+	return ch, props, nil
 }
 
 // channelForm re-renders the :id channel page after a form post, with edit
@@ -219,12 +244,14 @@ func (s *Server) channelProps(ch *store.Channel, g *store.ProviderSetting, admin
 	p := views.ChannelProps{
 		Admin: admin, ID: ch.ID, Name: ch.Name, Created: consoleTime(ch.CreatedAt), Updated: consoleTime(ch.UpdatedAt),
 		ProviderTitle: spec.Title, Override: own, SignatureCheck: signatureState(spec, cfg), Warnings: v.Warnings,
-		Mapping: dtmfRows(ch.DTMFMap),
+		Mapping: dtmfRows(ch.DTMFMap), Prompt: keypadPrompt(ch),
 	}
 	if !admin {
 		return p
 	}
 	p.MaskedURL = channel.CallbackURL(s.Channels.PublicURL, ch.ID, "••••••••")
+	p.TestKeys = testKeys(ch)
+	p.CallbackHelp, p.URLWarning = callbackHelp(spec), loopbackWarning(s.Channels.PublicURL)
 	if v.PreviousSecretExpires != nil {
 		p.PrevSecretExpires = consoleTime(*v.PreviousSecretExpires)
 	}
@@ -266,6 +293,10 @@ func (s *Server) overrideForm(ch *store.Channel, g *store.ProviderSetting, typ s
 	f.Type, f.Title = spec.Name, spec.Title
 	f.Fields = credentialFields(spec, stored, typed, errField, errMsg)
 	f.Capabilities = capabilities(spec)
+	f.NeedsPlace = len(placeFields(spec)) > 0
+	// A saved override without the place-call settings was saved "callbacks
+	// only": keep the box ticked so saving again keeps working.
+	f.CallbacksOnly = stored != nil && len(settings.Missing(spec, stored)) > 0
 	return f
 }
 
@@ -313,9 +344,15 @@ func dtmfRows(m map[string]string) []views.DTMFRow {
 }
 
 // dtmfSummary is a mapping in one line: "1 → acknowledge · 2 → resolve".
+// An empty mapping is applied as the default one (store.ChannelDTMF), and
+// says so.
 func dtmfSummary(m map[string]string) string {
 	if len(m) == 0 {
-		return "no keys mapped"
+		def := map[string]string{}
+		for k, a := range voice.DefaultDTMFMap() {
+			def[k] = string(a)
+		}
+		return "no keys mapped, so the default applies: " + dtmfSummary(def)
 	}
 	var parts []string
 	for _, r := range dtmfRows(m) {

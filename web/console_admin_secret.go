@@ -66,9 +66,11 @@ func (s *Server) channelRotate(c *fiber.Ctx) error {
 }
 
 // channelTest runs a sample callback of the channel's provider through the
-// real pipeline and shows what happened.
+// real pipeline and shows what happened: a status callback, or with
+// digit the keypad callback of that key and the action the mapping takes.
 func (s *Server) channelTest(c *fiber.Ctx) error {
-	res, err := s.Callbacks.SendTest(c.UserContext(), pathParam(c, "id"))
+	digit := formText(c, "digit")
+	res, err := s.Callbacks.SendTest(c.UserContext(), pathParam(c, "id"), digit)
 	if msg, ok := formProblem(err); ok {
 		return s.channelForm(c, fiber.StatusBadRequest, func(p *views.ChannelProps) { p.TestError = msg })
 	}
@@ -78,10 +80,10 @@ func (s *Server) channelTest(c *fiber.Ctx) error {
 	s.Log.Info("test callback sent", "channel", pathParam(c, "id"), "outcome", res.Outcome, "reason", res.Reason, "by", who(c))
 	r := replayView(res)
 	t := &views.TestResult{CallbackID: r.CallbackID, Outcome: r.Outcome, Reason: r.Reason, Error: r.Error,
-		ProviderStatus: r.ProviderStatus, Reply: r.Reply}
+		ProviderStatus: r.ProviderStatus, Reply: r.Reply, Digit: digit}
 	for _, e := range r.Events {
 		t.Events = append(t.Events, views.TestEvent{CallID: e.CallID, Type: e.EventType, Status: e.Status,
-			Digit: e.Digit, Action: e.Action, Applied: e.Applied, Matched: e.Matched})
+			Digit: e.Digit, Action: e.Action, Applied: e.Applied, Matched: e.Matched, Note: testNote(e)})
 	}
-	return s.channelForm(c, fiber.StatusOK, func(p *views.ChannelProps) { p.Test = t })
+	return s.channelForm(c, fiber.StatusOK, func(p *views.ChannelProps) { p.Test = t; p.TestDigit = digit })
 }

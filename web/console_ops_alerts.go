@@ -56,6 +56,9 @@ func (s *Server) alertsProps(c *fiber.Ctx, f store.ListFilter, form views.RaiseA
 	p := views.AlertsProps{State: f.Status, List: l, Admin: pr.Admin(), CSRF: pr.CSRF, Form: form,
 		Severities: voice.Severities,
 		LiveSrc:    opsURL("/fragments/alerts", "state", f.Status, "cursor", f.Cursor)}
+	if p.KeypadPrompts, err = s.keypadPrompts(c.UserContext()); err != nil {
+		return p, err
+	}
 	if pr.Admin() {
 		if p.Channels, err = s.opsChannels(c.UserContext()); err != nil {
 			return p, err
@@ -146,9 +149,12 @@ func (s *Server) alertProps(c *fiber.Ctx) (views.AlertProps, error) {
 		return views.AlertProps{}, err
 	}
 	pr, _ := principal(c)
-	p := views.AlertProps{Alert: v, CSRF: pr.CSRF}
+	p := views.AlertProps{Alert: v, CSRF: pr.CSRF, KeypadPrompt: keypadPrompt(nil)}
 	if v.ChannelID != nil {
 		p.ChannelName = s.opsChannelName(ctx, *v.ChannelID)
+		if ch, err := s.Store.Channel(ctx, *v.ChannelID); err == nil {
+			p.KeypadPrompt = keypadPrompt(ch)
+		}
 	}
 	return p, nil
 }

@@ -281,7 +281,7 @@ func TestChannelsAndProviderAPI(t *testing.T) {
 	}
 	token := "0123456789abcdef0123456789abcdef"
 	code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio",
-		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}, &pv)
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token, "from": "+14155550123"}}, &pv)
 	if code != 200 || pv.Type != "twilio" || pv.SignatureCheck != "on" || strings.Contains(pv.Config["auth_token"], "0123") {
 		t.Fatalf("put provider: %d %+v", code, pv)
 	}
@@ -293,7 +293,7 @@ func TestChannelsAndProviderAPI(t *testing.T) {
 	}
 	// Clearing the signing credential turns the check off, and says so.
 	a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio",
-		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef"}, "clear": []string{"auth_token"}}, &pv)
+		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef"}, "clear": []string{"auth_token"}, "callbacks_only": true}, &pv)
 	if pv.SignatureCheck != "off" || len(pv.Warnings) == 0 {
 		t.Errorf("after clearing auth_token: %+v", pv)
 	}
@@ -620,7 +620,7 @@ func TestCallNotificationReachesBoundConsole(t *testing.T) {
 	a := startApp(t)
 	ctx := context.Background()
 	token := "0123456789abcdef0123456789abcdef"
-	ch := a.channel(map[string]any{"name": "Voice SDK", "provider": map[string]any{"type": "twilio",
+	ch := a.channel(map[string]any{"name": "Voice SDK", "provider": map[string]any{"type": "twilio", "callbacks_only": true,
 		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}})
 	if _, err := a.Auth.CreateUser(ctx, "bob", "bob-password-1", "viewer"); err != nil {
 		t.Fatal(err)

@@ -142,6 +142,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 		fmt.Fprintf(out, "\n  Created user \"admin\" with password: %s\n  It is shown only this once; change it on the Users page.\n\n", generated)
 	} else if created {
 		log.Info("created user admin from CALLHOOK_ADMIN_PASSWORD")
+	} else if cfg.AdminPassword != "" {
+		log.Warn("CALLHOOK_ADMIN_PASSWORD was not applied: the database already has users, and it only sets the first admin's password; change a password with `callhook user passwd NAME` or on the Users page")
 	}
 	chm := &channel.Manager{Store: st, Providers: reg, PublicURL: cfg.PublicURL}
 	disp := &dispatch.Dispatcher{Store: st, Channels: chm, Deps: deps, Log: log, PollInterval: cfg.PollInterval, PollMaxInterval: cfg.PollMaxInterval}

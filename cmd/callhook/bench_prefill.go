@@ -53,7 +53,7 @@ func prefillDB(ctx context.Context, dbURL string, n, conns int, stdout, stderr i
 		if err != nil {
 			return fmt.Errorf("prefill: create %s channel: %w", p, err)
 		}
-		u := callback.CallbackURL(app.Config.PublicURL, ch.ID, ch.Secret)
+		u := channel.CallbackURL(app.Config.PublicURL, ch.ID, ch.Secret)
 		pu, _ := url.Parse(u)
 		chans = append(chans, &prefillChannel{id: ch.ID, secret: ch.Secret, path: pu.Path, flow: newFlow(p, u, run), alerts: p == "generic"})
 	}

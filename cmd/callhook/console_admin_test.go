@@ -210,16 +210,19 @@ func TestBrowserGlobalProvider(t *testing.T) {
 	sid := "AC" + strings.Repeat("0123456789abcdef", 2)
 	u.fill("Account SID", sid)
 	u.fill("Caller ID", "+14155550123")
+	u.ok(u.page.GetByLabel("Receive callbacks only", playwright.PageGetByLabelOptions{Exact: playwright.Bool(false)}).Check())
 	u.click("Verify configuration")
 	u.ok(u.expect.Locator(u.loc("#verify-result")).ToContainText("look right"))
 	if g, _ := app.Store.GlobalProvider(context.Background()); g != nil {
 		t.Fatalf("verify saved the provider: %+v", g.Type)
 	}
 
-	// Saved without a signing key: the signature warning stays.
+	// Without the auth token Twilio cannot place calls: it saves only as
+	// "receive callbacks only" (ticked above), and the signature warning stays.
 	u.click("Save provider")
 	u.see("Saved: Twilio is the global provider")
-	u.ok(u.expect.Locator(u.loc(".notice.warning")).ToContainText("Signature check is OFF"))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning").First()).ToContainText("Signature check is OFF"))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning").Last()).ToContainText("Calls cannot be placed"))
 	u.ok(u.expect.Locator(u.loc("#cfg-account_sid")).ToHaveValue(sid))
 
 	// With the auth token set, the warning goes and the token is masked.
@@ -227,7 +230,7 @@ func TestBrowserGlobalProvider(t *testing.T) {
 	u.fill("Auth token (secret)", token)
 	u.click("Save provider")
 	u.see("Signature check: on")
-	u.ok(u.expect.Locator(u.loc(".notice.warning")).ToHaveCount(0))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning")).ToHaveCount(0))
 	secret := u.loc("#cfg-auth_token")
 	u.ok(u.expect.Locator(secret).ToHaveAttribute("type", "password"))
 	u.ok(u.expect.Locator(secret).ToHaveValue(""))
@@ -249,9 +252,10 @@ func TestBrowserGlobalProvider(t *testing.T) {
 
 	// Clearing the saved token turns the check off again, plainly.
 	u.ok(u.page.GetByLabel("Clear the saved Auth token").Check())
+	u.ok(u.page.GetByLabel("Receive callbacks only", playwright.PageGetByLabelOptions{Exact: playwright.Bool(false)}).Check())
 	u.click("Save provider")
 	u.see("Signature check: OFF")
-	u.ok(u.expect.Locator(u.loc(".notice.warning").First()).ToContainText("Signature check is OFF"))
+	u.ok(u.expect.Locator(u.loc("div.notice.warning").First()).ToContainText("Signature check is OFF"))
 	if g, _ := app.Store.GlobalProvider(context.Background()); g.Config["auth_token"] != "" {
 		t.Error("the auth token was not cleared")
 	}
@@ -630,7 +634,7 @@ func TestConsoleAdminHTTP(t *testing.T) {
 		{"rotate with a bad grace", admin, "POST", "/channels/http-ch/rotate", url.Values{"_csrf": {adminCSRF}, "grace_hours": {"-1"}}, 400, "", "grace period", ""},
 		{"dtmf unknown action", admin, "POST", "/channels/http-ch/dtmf", url.Values{"_csrf": {adminCSRF}, "op": {"save"}, "rows": {"1"}, "digits_0": {"5"}, "action_0": {"explode"}}, 400, "", "Unknown action", ""},
 		{"dtmf add a row without JS", admin, "POST", "/channels/http-ch/dtmf", url.Values{"_csrf": {adminCSRF}, "op": {"add"}, "rows": {"2"}, "digits_0": {"4"}, "action_0": {"resolve"}, "digits_1": {"5"}, "action_1": {"acknowledge"}, "remove_1": {"1"}}, 200, "", `id="dtmf-digits-1" name="digits_1" value=""`, `value="5"`},
-		{"dtmf save", admin, "POST", "/channels/http-ch/dtmf", url.Values{"_csrf": {adminCSRF}, "op": {"save"}, "rows": {"2"}, "digits_0": {"*9#"}, "action_0": {"resolve"}, "digits_1": {""}, "action_1": {"acknowledge"}}, 303, "/channels/http-ch#dtmf", "", ""},
+		{"dtmf save", admin, "POST", "/channels/http-ch/dtmf", url.Values{"_csrf": {adminCSRF}, "op": {"save"}, "rows": {"2"}, "digits_0": {"*9#"}, "action_0": {"resolve"}, "digits_1": {""}, "action_1": {"acknowledge"}, "confirm_no_ack": {"1"}}, 303, "/channels/http-ch#dtmf", "", ""},
 		{"inbound callers with a bad number", admin, "POST", "/channels/http-ch/inbound", url.Values{"_csrf": {adminCSRF}, "inbound_allow": {"+1 555 0100\nnot-a-number"}}, 400, "", `id="inbound-error"`, ""},
 		{"inbound callers saved", admin, "POST", "/channels/http-ch/inbound", url.Values{"_csrf": {adminCSRF}, "inbound_allow": {"+1 (555) 010-0199\r\n+44 20 7946 0958"}}, 303, "/channels/http-ch#inbound", "", ""},
 		{"inbound callers shown normalized", admin, "GET", "/channels/http-ch", nil, 200, "", "+15550100199\n+442079460958", ""},

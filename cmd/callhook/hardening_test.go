@@ -135,7 +135,7 @@ func TestChannelIsolation(t *testing.T) {
 // only from numbers on the channel's allow-list.
 func TestInboundCallerAllowList(t *testing.T) {
 	a := startApp(t)
-	if code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio", "config": map[string]string{}}, nil); code != 200 {
+	if code := a.do("PUT", "/api/v1/provider", a.admin, map[string]any{"type": "twilio", "config": map[string]string{}, "callbacks_only": true}, nil); code != 200 {
 		t.Fatalf("provider: %d", code)
 	}
 	other := a.channel(map[string]any{"name": "other"})

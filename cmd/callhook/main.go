@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -25,6 +26,8 @@ Usage:
   callhook serve [flags]                       run the server
   callhook migrate [--db URL]                  apply migrations and exit
   callhook user add NAME --role admin|viewer   add a console user (password from CALLHOOK_PASSWORD or stdin)
+  callhook user passwd NAME                    set a user's password (from CALLHOOK_PASSWORD or stdin),
+                                               e.g. the way back in for a lost admin password
   callhook token create NAME --role admin|viewer
                                                create an API token (printed once)
   callhook tail [--url URL] [--token T]        follow live events in the terminal
@@ -108,10 +111,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return migrateCmd(ctx, rest, stdout, stderr)
 	case "user":
-		if len(rest) == 0 || rest[0] != "add" {
-			return errors.New("usage: callhook user add NAME --role admin|viewer")
+		switch {
+		case len(rest) > 0 && rest[0] == "add":
+			return userAdd(ctx, rest[1:], stdin, stdout, stderr)
+		case len(rest) > 0 && rest[0] == "passwd":
+			return userPasswd(ctx, rest[1:], stdin, stdout, stderr)
 		}
-		return userAdd(ctx, rest[1:], stdin, stdout, stderr)
+		return errors.New("usage: callhook user add NAME --role admin|viewer, or callhook user passwd NAME")
 	case "token":
 		if len(rest) == 0 || rest[0] != "create" {
 			return errors.New("usage: callhook token create NAME --role admin|viewer")
@@ -137,6 +143,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg.LogLevel, stderr)
 	app, err := Start(ctx, *cfg, log, stdout)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return addrInUse(cfg.Addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -194,14 +203,9 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	password := os.Getenv("CALLHOOK_PASSWORD")
-	if password == "" {
-		fmt.Fprint(stderr, "Password: ")
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return errors.New("no password: set CALLHOOK_PASSWORD or type it on stdin")
-		}
-		password = strings.TrimRight(line, "\r\n")
+	password, err := readPassword(stdin, stderr)
+	if err != nil {
+		return err
 	}
 	st, err := openStore(ctx, *cfg, newLogger(cfg.LogLevel, stderr))
 	if err != nil {
@@ -214,6 +218,68 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "user %s added with role %s\n", name, *role)
 	return nil
+}
+
+// userPasswd sets an existing user's password: with shell access to the
+// database it is the way back in when the one-time admin password is lost
+// (CALLHOOK_ADMIN_PASSWORD only applies to an empty database).
+func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := configFlags(fs)
+	name, err := nameAndFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	password, err := readPassword(stdin, stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *cfg, newLogger(cfg.LogLevel, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.UserByName(ctx, name)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", name, err)
+	}
+	au := &auth.Service{Store: st}
+	if err := au.SetPassword(ctx, u, password); err != nil {
+		return fmt.Errorf("user %s: %w", name, err)
+	}
+	msg := "password of user %s changed\n"
+	if u.Disabled {
+		msg = "password of user %s changed; the user is disabled: an admin enables it on the Users page\n"
+	}
+	fmt.Fprintf(stdout, msg, name)
+	return nil
+}
+
+// readPassword takes the password from CALLHOOK_PASSWORD, else the first
+// line of stdin.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if p := os.Getenv("CALLHOOK_PASSWORD"); p != "" {
+		return p, nil
+	}
+	fmt.Fprint(stderr, "Password: ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("no password: set CALLHOOK_PASSWORD or type it on stdin")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// addrInUse says what to do when the listen address is taken, most often
+// by another callhook (make run and make demo both default to port 8080).
+func addrInUse(addr string) error {
+	next := "127.0.0.1:8081"
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65535 {
+			next = net.JoinHostPort(host, strconv.Itoa(n+1))
+		}
+	}
+	return fmt.Errorf("%s is in use (is `make run` or another callhook running?): stop it, or set CALLHOOK_ADDR=%s (or --addr %s)", addr, next, next)
 }
 
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -115,7 +115,7 @@ func TestProviderCallbacksEndToEnd(t *testing.T) {
 		t.Run(pc.name, func(t *testing.T) {
 			m := providertest.LoadDir(t, filepath.Join("..", "..", "internal", "provider", pc.name, "testdata"))
 			ch := a.channel(map[string]any{"id": pc.name, "name": pc.name,
-				"provider": map[string]any{"type": pc.name, "config": pc.config(m)}})
+				"provider": map[string]any{"type": pc.name, "config": pc.config(m), "callbacks_only": true}})
 			if ch.SignatureCheckDisabled {
 				t.Fatalf("signature check is off for %s", pc.name)
 			}
@@ -238,7 +238,7 @@ func TestProviderRetryIsDuplicate(t *testing.T) {
 			}
 			m := providertest.LoadDir(t, filepath.Join("..", "..", "internal", "provider", tc.provider, "testdata"))
 			ch := a.channel(map[string]any{"id": "dup-" + tc.provider, "name": tc.provider,
-				"provider": map[string]any{"type": tc.provider, "config": pc.config(m)}})
+				"provider": map[string]any{"type": tc.provider, "config": pc.config(m), "callbacks_only": true}})
 			var f providertest.Fixture
 			for _, x := range m.Fixtures {
 				if x.File == tc.fixture {
@@ -272,7 +272,7 @@ func TestProviderRetryIsDuplicate(t *testing.T) {
 func TestTwilioInboundCallAcknowledges(t *testing.T) {
 	a := startApp(t)
 	token := "0123456789abcdef0123456789abcdef"
-	ch := a.channel(map[string]any{"name": "On-call line", "inbound_allow": []string{"+15550001111"}, "provider": map[string]any{"type": "twilio",
+	ch := a.channel(map[string]any{"name": "On-call line", "inbound_allow": []string{"+15550001111"}, "provider": map[string]any{"type": "twilio", "callbacks_only": true,
 		"config": map[string]string{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": token}}})
 	post := func(form url.Values) (int, twimltest.Doc) {
 		code, body := a.post(ch.CallbackURL, "application/x-www-form-urlencoded", []byte(form.Encode()),

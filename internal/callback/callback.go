@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -513,35 +512,6 @@ func (s *Service) Replay(ctx context.Context, id int64) (Result, error) {
 	}
 	return s.Handle(ctx, Inbound{ChannelID: cb.ChannelID, Method: cb.Method, RawQuery: cb.Query, Header: h,
 		Body: cb.Body, BodySize: cb.BodySize, ReplayOf: &cb.ID, RemoteAddr: "replay"}), nil
-}
-
-// SendTest runs a sample callback of the channel's provider, signed with its
-// configured credentials where the scheme allows, through the whole pipeline.
-func (s *Service) SendTest(ctx context.Context, channelID string) (Result, error) {
-	ch, err := s.Store.Channel(ctx, channelID)
-	if err != nil {
-		return Result{}, err
-	}
-	spec, cfg, err := s.resolve(ctx, ch)
-	if err != nil {
-		return Result{}, err
-	}
-	prov, err := spec.New(cfg, s.Deps)
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: provider configuration: %v", store.ErrInvalid, err)
-	}
-	sampler, ok := prov.(provider.Sampler)
-	if !ok {
-		return Result{}, fmt.Errorf("%w: %s cannot build a sample callback", store.ErrInvalid, spec.Title)
-	}
-	u := channel.CallbackURL(s.PublicURL, ch.ID, ch.Secret)
-	req, err := sampler.SampleCallback(u, "test-"+strconv.FormatInt(s.now().UnixNano(), 36), s.now())
-	if err != nil {
-		return Result{}, fmt.Errorf("callback: sample: %w", err)
-	}
-	_, rawQuery, _ := strings.Cut(req.URL, "?")
-	return s.Handle(ctx, Inbound{ChannelID: ch.ID, Secret: ch.Secret, Method: req.Method, RawQuery: rawQuery,
-		Header: req.Header, Body: req.Body, RemoteAddr: "console test"}), nil
 }
 
 // recoverPanic logs a panic of a background goroutine with its stack instead

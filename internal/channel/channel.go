@@ -38,11 +38,14 @@ func (m *Manager) now() time.Time {
 }
 
 // ProviderOverride is a channel's own provider. Clear names saved
-// credentials to empty (a blank value keeps the saved one).
+// credentials to empty (a blank value keeps the saved one). CallbacksOnly
+// lets it be saved without the settings needed to place calls, as for the
+// global provider (settings.RequirePlaceCall).
 type ProviderOverride struct {
-	Type   string            `json:"type"`
-	Config map[string]string `json:"config"`
-	Clear  []string          `json:"clear,omitempty"`
+	Type          string            `json:"type"`
+	Config        map[string]string `json:"config"`
+	Clear         []string          `json:"clear,omitempty"`
+	CallbacksOnly bool              `json:"callbacks_only,omitempty"`
 }
 
 // Input creates or changes a channel. Nil fields are left unchanged.
@@ -120,6 +123,9 @@ func (m *Manager) CheckOverride(o *ProviderOverride, stored map[string]string) (
 	}
 	cfg, err := settings.Prepare(spec, stored, o.Config, o.Clear)
 	if err != nil {
+		return nil, nil, fmt.Errorf("provider config: %w", err)
+	}
+	if err := settings.RequirePlaceCall(spec, cfg, o.CallbacksOnly); err != nil {
 		return nil, nil, fmt.Errorf("provider config: %w", err)
 	}
 	t := spec.Name

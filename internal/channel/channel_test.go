@@ -75,11 +75,11 @@ func TestCreateRotateOverride(t *testing.T) {
 		t.Error("negative grace accepted")
 	}
 	// Override: write-only secrets kept when blank, dropped when the type changes.
-	tw := &ProviderOverride{Type: "twilio", Config: map[string]string{"auth_token": "0123456789abcdef0123456789abcdef"}}
+	tw := &ProviderOverride{Type: "twilio", Config: map[string]string{"auth_token": "0123456789abcdef0123456789abcdef"}, CallbacksOnly: true}
 	if _, err := m.Update(ctx, ch.ID, Input{Provider: &tw}); err != nil {
 		t.Fatal(err)
 	}
-	blank := &ProviderOverride{Type: "twilio", Config: map[string]string{"auth_token": ""}}
+	blank := &ProviderOverride{Type: "twilio", Config: map[string]string{"auth_token": ""}, CallbacksOnly: true}
 	u, _ := m.Update(ctx, ch.ID, Input{Provider: &blank})
 	if u.ProviderConfig["auth_token"] == "" {
 		t.Error("a blank secret dropped the stored one")
@@ -91,7 +91,7 @@ func TestCreateRotateOverride(t *testing.T) {
 	if m.ViewOf(u, false, nil).Secret != "" || m.ViewOf(u, false, nil).CallbackURL != "" {
 		t.Error("a viewer's view carries the secret")
 	}
-	clear := &ProviderOverride{Type: "twilio", Clear: []string{"auth_token"}}
+	clear := &ProviderOverride{Type: "twilio", Clear: []string{"auth_token"}, CallbacksOnly: true}
 	u, _ = m.Update(ctx, ch.ID, Input{Provider: &clear})
 	if u.ProviderConfig["auth_token"] != "" || !m.ViewOf(u, true, nil).SignatureCheckDisabled {
 		t.Error("clear did not empty the token")

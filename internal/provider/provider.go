@@ -53,7 +53,7 @@ type Field struct {
 	Key      string
 	Label    string
 	Secret   bool // write-only: shown masked, never logged
-	Required bool // needed to place calls or to verify; empty still saves
+	Required bool // needed to place calls: empty saves only as "callbacks only" (settings.RequirePlaceCall)
 	Help     string
 }
 
@@ -352,6 +352,14 @@ func (s Spec) Merge(stored, update Config) Config {
 // provider's scheme allows it (Telnyx cannot: only Telnyx holds the private key).
 type Sampler interface {
 	SampleCallback(url, callID string, now time.Time) (*Request, error)
+}
+
+// DTMFSampler is a Sampler that can also build the provider's keypad
+// callback (Twilio's <Gather> action, Vonage's input webhook, Telnyx's
+// call.gather.ended…) carrying digit for callID, signed like SampleCallback,
+// so "send test callback" exercises the channel's DTMF mapping.
+type DTMFSampler interface {
+	SampleDTMF(url, callID, digit string, now time.Time) (*Request, error)
 }
 
 // Reactor is a provider that sends call-control commands after a callback is

@@ -28,8 +28,12 @@ type ProviderView struct {
 	SignatureCheck string            `json:"signature_check"` // on, off, none
 	Warnings       []string          `json:"warnings"`
 	Configured     bool              `json:"configured"`
-	UpdatedAt      *time.Time        `json:"updated_at,omitempty"`
-	Fields         []FieldView       `json:"fields"`
+	// CallbacksOnly is true when the settings needed to place calls are
+	// empty: callbacks are received, but no call can be placed.
+	CallbacksOnly bool        `json:"callbacks_only"`
+	Missing       []string    `json:"missing,omitempty"`
+	UpdatedAt     *time.Time  `json:"updated_at,omitempty"`
+	Fields        []FieldView `json:"fields"`
 }
 
 // FieldView describes one config key.
@@ -66,7 +70,27 @@ func Describe(spec provider.Spec, cfg provider.Config) ProviderView {
 	default:
 		v.SignatureCheck = "on"
 	}
+	if cfg != nil {
+		if v.Missing = Missing(spec, cfg); len(v.Missing) > 0 {
+			v.CallbacksOnly = true
+			v.Warnings = append(v.Warnings, fmt.Sprintf("Calls cannot be placed: %s is saved to receive callbacks only (%s empty).",
+				spec.Title, strings.Join(labels(spec, v.Missing), ", ")))
+		}
+	}
 	return v
+}
+
+// labels are the labels of spec's config keys.
+func labels(spec provider.Spec, keys []string) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		l := k
+		if f, ok := spec.Field(k); ok {
+			l = f.Label
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // Global returns the global provider (generic with no credentials when none is set).
@@ -106,8 +130,10 @@ func (e *FieldError) Unwrap() error { return store.ErrInvalid }
 // SetGlobal validates and saves the global provider. Secrets left blank (or
 // sent back masked) keep their stored value when the type does not change;
 // the keys named in clear are emptied (turning a signature check off takes
-// clearing its signing key).
-func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]string, clear ...string) (ProviderView, error) {
+// clearing its signing key). A configuration without the settings the
+// provider needs to place calls is refused with a *MissingError unless
+// callbacksOnly says the admin only wants to receive callbacks.
+func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]string, callbacksOnly bool, clear ...string) (ProviderView, error) {
 	typ = strings.TrimSpace(typ)
 	spec, ok := s.Providers.Get(typ)
 	if !ok {
@@ -123,10 +149,54 @@ func (s *Settings) SetGlobal(ctx context.Context, typ string, cfg map[string]str
 	if err != nil {
 		return ProviderView{}, err
 	}
+	if err := RequirePlaceCall(spec, merged, callbacksOnly); err != nil {
+		return ProviderView{}, err
+	}
 	if err := s.Store.SetGlobalProvider(ctx, typ, merged); err != nil {
 		return ProviderView{}, err
 	}
 	return s.Global(ctx)
+}
+
+// MissingError is a configuration saved without the settings its provider
+// needs to place calls, and without the admin saying callbacks are all it is
+// for: saved silently, the first alert would fail to call anyone.
+type MissingError struct {
+	Spec provider.Spec
+	// Keys are the empty required settings, in the spec's order.
+	Keys []string
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("missing %s: %s needs them to place calls; send \"callbacks_only\": true to save a provider that only receives callbacks",
+		strings.Join(e.Keys, ", "), e.Spec.Title)
+}
+
+// Unwrap makes a MissingError an invalid-input error.
+func (e *MissingError) Unwrap() error { return store.ErrInvalid }
+
+// Missing lists the settings spec needs to place calls that cfg leaves empty.
+func Missing(spec provider.Spec, cfg provider.Config) []string {
+	var out []string
+	for _, f := range spec.Fields {
+		if f.Required && strings.TrimSpace(cfg[f.Key]) == "" {
+			out = append(out, f.Key)
+		}
+	}
+	return out
+}
+
+// RequirePlaceCall refuses cfg with a *MissingError when it lacks what spec
+// needs to place calls, unless callbacksOnly: a provider kept only to
+// receive callbacks (inbound calls, calls placed elsewhere) needs none of it.
+func RequirePlaceCall(spec provider.Spec, cfg provider.Config, callbacksOnly bool) error {
+	if callbacksOnly {
+		return nil
+	}
+	if keys := Missing(spec, cfg); len(keys) > 0 {
+		return &MissingError{Spec: spec, Keys: keys}
+	}
+	return nil
 }
 
 // Prepare applies an update to a stored configuration of spec, as every

@@ -54,6 +54,41 @@ func (p *Provider) SampleCallback(url, callID string, now time.Time) (*provider.
 	return &provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, Now: now}, nil
 }
 
+// SampleDTMF builds the call.gather.ended webhook (status "valid") Telnyx
+// posts after the callee pressed digit on call callID. Like SampleCallback
+// it is unsigned (only Telnyx holds the private key) and has no
+// client_state, so React sends no command for it.
+func (p *Provider) SampleDTMF(url, callID, digit string, now time.Time) (*provider.Request, error) {
+	if callID == "" || digit == "" {
+		return nil, fmt.Errorf("telnyx: sample keypad callback: call id and digit are required")
+	}
+	id, err := uuid()
+	if err != nil {
+		return nil, fmt.Errorf("telnyx: sample keypad callback: %w", err)
+	}
+	env := map[string]any{
+		"data": map[string]any{
+			"record_type": "event",
+			"event_type":  "call.gather.ended",
+			"id":          id,
+			"occurred_at": now.UTC().Format(time.RFC3339Nano),
+			"payload": map[string]any{"call_control_id": callID, "client_state": nil, "connection_id": p.cfg["connection_id"],
+				"from": p.cfg["from"], "digits": digit, "status": "valid"},
+		},
+		"meta": map[string]any{"attempt": 1, "delivered_to": url},
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("telnyx: sample keypad callback: %w", err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	return &provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, Now: now}, nil
+}
+
+var _ provider.DTMFSampler = (*Provider)(nil)
+
 // uuid returns a random version 4 UUID.
 func uuid() (string, error) {
 	var b [16]byte
