@@ -29,6 +29,7 @@ func (s *Server) consoleOpsRoutes(r fiber.Router) {
 	// On-call staff (viewers) may acknowledge and resolve.
 	r.Post("/alerts/:id/acknowledge", s.consoleAlertAction(voice.ActionAcknowledge))
 	r.Post("/alerts/:id/resolve", s.consoleAlertAction(voice.ActionResolve))
+	r.Post("/alerts/:id/call-again", s.adminOnly, s.consoleCallAgain)
 
 	r.Get("/callbacks", s.callbacksPage)
 	r.Get("/callbacks/:id", s.callbackPage)
@@ -155,7 +156,7 @@ func (s *Server) dashboardProps(c *fiber.Ctx) (views.DashboardProps, error) {
 func (s *Server) dashboardAlerts(c *fiber.Ctx) (views.AlertListProps, error) {
 	p, _ := principal(c)
 	as, err := s.openAlerts(c.UserContext(), 20)
-	return views.AlertListProps{Alerts: as, CSRF: p.CSRF, Next: "/", Compact: true}, err
+	return views.AlertListProps{Alerts: as, CSRF: p.CSRF, Next: "/", Compact: true, Admin: p.Admin()}, err
 }
 
 func (s *Server) dashboardCalls(ctx context.Context) (views.CallListProps, error) {
