@@ -140,8 +140,8 @@ func newBusyConsole(t *testing.T) *busyConsole {
 	for _, cb := range []struct{ url, body string }{
 		{east, `{"call_id": "e-1", "status": "ringing"}`},
 		{east, `{"call_id": "e-1", "status": "answered"}`},
-		{east, `{"call_id": "e-1", "digit": "1"}`},
-		{east, `{"call_id": "e-1", "digit": "1"}`},
+		{east, `{"call_id": "e-1", "digit": "1", "event_id": "key-1"}`},
+		{east, `{"call_id": "e-1", "digit": "1", "event_id": "key-2"}`},
 		{east, `{"call_id": "e-2", "event_type": "error", "status": "failed", "message": "ErrorCode=30003 ErrorMessage=Unreachable destination handset"}`},
 		{west, `{"call_id": "w-1", "status": "busy", "message": "USER_BUSY; 3010 User Busy"}`},
 		{west, `{"call_id": "w-2", "status": "answered"}`},
