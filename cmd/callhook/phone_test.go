@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/playwright-community/playwright-go"
 
+	"callhook/internal/browsertest"
 	"callhook/internal/store"
 )
 
@@ -251,10 +253,15 @@ func TestBrowserPhone(t *testing.T) {
 			for _, path := range b.consolePages(who.admin) {
 				goTo(t, p, b.URL()+path)
 				noSidewaysScroll(t, p, path, phoneW)
+				shot(t, p, shotName("phone-"+who.name, path))
 				if path == "/" || path == "/alerts" {
 					firstAckOnFirstScreen(t, p, path)
+					// What the phone shows before any scrolling.
+					screen := filepath.Join(browsertest.ScreenshotDir(), shotName("phone-"+who.name, path)+"-screen.png")
+					if _, err := p.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(screen)}); err != nil {
+						t.Errorf("screenshot %s: %v", screen, err)
+					}
 				}
-				shot(t, p, shotName("phone-"+who.name, path))
 			}
 		})
 	}
