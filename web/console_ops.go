@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -131,7 +132,13 @@ func (s *Server) openAlerts(ctx context.Context, limit int) ([]store.AlertView, 
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	return s.Store.AlertViews(ctx, all)
+	vs, err := s.Store.AlertViews(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	// Among the firing, those whose calls all failed lead: nobody is on them.
+	sort.SliceStable(vs, func(i, j int) bool { return views.AlertCallsFailed(vs[i]) && !views.AlertCallsFailed(vs[j]) })
+	return vs, nil
 }
 
 func (s *Server) dashboardProps(c *fiber.Ctx) (views.DashboardProps, error) {

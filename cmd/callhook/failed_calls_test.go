@@ -20,6 +20,27 @@ func TestConsoleFailedCallsHTTP(t *testing.T) {
 	failedCall, dtmfCall, plainCall := fmt.Sprint(b.failedCall), fmt.Sprint(b.dtmfCall), fmt.Sprint(b.plainCall)
 	const banner = "Nobody has been reached."
 
+	// Firing alerts lead the dashboard and the alerts list; on the dashboard
+	// the one that reached nobody leads them.
+	for _, tc := range []struct {
+		path  string
+		order []string // data-row values, in the order they must appear
+	}{
+		{"/fragments/dashboard/alerts", []string{"alert-" + failed + "-firing", "alert-5-firing", "alert-4-firing", "alert-3-acknowledged", "alert-2-acknowledged"}},
+		{"/fragments/alerts", []string{"alert-5-firing", "alert-4-firing", "alert-" + failed + "-firing", "alert-3-acknowledged", "alert-2-acknowledged"}},
+	} {
+		_, _, body := b.consoleRequest("GET", tc.path, viewer, nil)
+		last := -1
+		for _, row := range tc.order {
+			i := strings.Index(body, `data-row="`+row+`"`)
+			if i <= last {
+				t.Errorf("%s: %s is missing or out of place; want the order %v", tc.path, row, tc.order)
+				break
+			}
+			last = i
+		}
+	}
+
 	// In order: the later rows see what the earlier ones did.
 	for _, tc := range []struct {
 		name, method, path, cookie string
