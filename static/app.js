@@ -6,6 +6,61 @@
   // Buttons that need JavaScript stay hidden without it.
   document.querySelectorAll(".js-only[hidden]").forEach(function (el) { el.hidden = false; });
 
+  // The menu folds behind its button on a narrow screen (app.css); without
+  // this script it stays open.
+  var topbar = document.querySelector(".topbar");
+  var toggle = topbar && topbar.querySelector(".nav-toggle");
+  if (toggle) {
+    topbar.classList.add("nav-folded");
+    toggle.addEventListener("click", function () {
+      var open = topbar.classList.toggle("nav-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // Times: the server writes <time datetime="RFC3339" data-time="relative|clock">
+  // with a UTC text; here they are shown in the browser's zone. "relative"
+  // shows "3 min ago" with the full local timestamp on hover; "clock" (event
+  // timelines) shows the local time of day with the relative time on hover.
+  // They are kept current every 30 s and after every live refresh.
+  var fullFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
+  var dateFmt = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  var clockFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var dayClockFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  function ago(d, now) {
+    var s = Math.round((now - d) / 1000);
+    var future = s < 0;
+    s = Math.abs(s);
+    var t;
+    if (s < 45) return "just now";
+    if (s < 3600) t = Math.round(s / 60) + " min";
+    else if (s < 86400) t = Math.round(s / 3600) + " h";
+    else if (s < 7 * 86400) { var n = Math.round(s / 86400); t = n + (n === 1 ? " day" : " days"); }
+    else return null;
+    return future ? "in " + t : t + " ago";
+  }
+  function showTimes(root) {
+    var now = Date.now();
+    (root || document).querySelectorAll("time[data-time]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      var rel = ago(d, now);
+      var full = fullFmt.format(d);
+      if (el.getAttribute("data-time") === "clock") {
+        var today = new Date(now).toDateString() === d.toDateString();
+        el.textContent = (today ? clockFmt : dayClockFmt).format(d);
+        el.title = full + (rel ? " (" + rel + ")" : "");
+      } else {
+        el.textContent = rel || dateFmt.format(d);
+        el.title = full;
+      }
+    });
+  }
+  showTimes(document);
+  setInterval(function () { showTimes(document); }, 30000);
+  document.addEventListener("live:updated", function (ev) { showTimes(ev.target); });
+
   // <form data-copy-fetch>: posts the form and puts the text answer on the
   // clipboard without showing it (the channel's full callback URL).
   document.addEventListener("submit", function (ev) {

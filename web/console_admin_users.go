@@ -139,7 +139,7 @@ func (s *Server) usersProps(c *fiber.Ctx) (views.UsersProps, error) {
 	me, _ := principal(c)
 	var p views.UsersProps
 	for _, u := range users {
-		p.Users = append(p.Users, views.UserRow{ID: u.ID, Name: u.Name, Role: u.Role, Created: consoleTime(u.CreatedAt),
+		p.Users = append(p.Users, views.UserRow{ID: u.ID, Name: u.Name, Role: u.Role, Created: u.CreatedAt,
 			Disabled: u.Disabled, Self: u.ID == me.UserID})
 	}
 	for _, t := range tokens {
@@ -149,12 +149,6 @@ func (s *Server) usersProps(c *fiber.Ctx) (views.UsersProps, error) {
 }
 
 func tokenRow(t store.APIToken) views.TokenRow {
-	r := views.TokenRow{ID: t.ID, Name: t.Name, Role: t.Role, Prefix: t.Prefix, Created: consoleTime(t.CreatedAt), LastUsed: "never"}
-	if t.LastUsedAt != nil {
-		r.LastUsed = consoleTime(*t.LastUsedAt)
-	}
-	if t.RevokedAt != nil {
-		r.Revoked = consoleTime(*t.RevokedAt)
-	}
-	return r
+	return views.TokenRow{ID: t.ID, Name: t.Name, Role: t.Role, Prefix: t.Prefix, Created: t.CreatedAt,
+		LastUsed: t.LastUsedAt, Revoked: t.RevokedAt}
 }

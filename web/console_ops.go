@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ func (s *Server) consoleOpsRoutes(r fiber.Router) {
 	// On-call staff (viewers) may acknowledge and resolve.
 	r.Post("/alerts/:id/acknowledge", s.consoleAlertAction(voice.ActionAcknowledge))
 	r.Post("/alerts/:id/resolve", s.consoleAlertAction(voice.ActionResolve))
+	r.Post("/alerts/:id/call-again", s.adminOnly, s.consoleCallAgain)
 
 	r.Get("/callbacks", s.callbacksPage)
 	r.Get("/callbacks/:id", s.callbackPage)
@@ -130,7 +132,13 @@ func (s *Server) openAlerts(ctx context.Context, limit int) ([]voice.AlertView, 
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	return s.Store.AlertViews(ctx, all)
+	vs, err := s.Store.AlertViews(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	// Among the firing, those whose calls all failed lead: nobody is on them.
+	sort.SliceStable(vs, func(i, j int) bool { return views.AlertCallsFailed(vs[i]) && !views.AlertCallsFailed(vs[j]) })
+	return vs, nil
 }
 
 func (s *Server) dashboardProps(c *fiber.Ctx) (views.DashboardProps, error) {
@@ -155,7 +163,7 @@ func (s *Server) dashboardProps(c *fiber.Ctx) (views.DashboardProps, error) {
 func (s *Server) dashboardAlerts(c *fiber.Ctx) (views.AlertListProps, error) {
 	p, _ := principal(c)
 	as, err := s.openAlerts(c.UserContext(), 20)
-	return views.AlertListProps{Alerts: as, CSRF: p.CSRF, Next: "/", Compact: true}, err
+	return views.AlertListProps{Alerts: as, CSRF: p.CSRF, Next: "/", Compact: true, Admin: p.Admin()}, err
 }
 
 func (s *Server) dashboardCalls(ctx context.Context) (views.CallListProps, error) {

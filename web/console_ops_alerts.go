@@ -30,12 +30,20 @@ func (s *Server) alertList(c *fiber.Ctx, f store.ListFilter) (views.AlertListPro
 	if err != nil {
 		return views.AlertListProps{}, err
 	}
-	as, err := s.Store.AlertViews(ctx, p.Items)
+	items := p.Items
+	if f.Status == "" && f.Cursor == "" {
+		// The first page of all alerts leads with every firing one (up to
+		// a page), however old: they are what someone on call came for.
+		if items, err = s.firingFirst(ctx, items, f.Limit); err != nil {
+			return views.AlertListProps{}, err
+		}
+	}
+	as, err := s.Store.AlertViews(ctx, items)
 	if err != nil {
 		return views.AlertListProps{}, err
 	}
 	pr, _ := principal(c)
-	l := views.AlertListProps{Alerts: as, CSRF: pr.CSRF, Filtered: f.Status != "",
+	l := views.AlertListProps{Alerts: as, CSRF: pr.CSRF, Filtered: f.Status != "", Admin: pr.Admin(),
 		Next: opsURL("/alerts", "state", f.Status, "cursor", f.Cursor)}
 	if p.NextCursor != nil {
 		l.OlderURL = opsURL("/alerts", "state", f.Status, "cursor", *p.NextCursor)
@@ -44,6 +52,22 @@ func (s *Server) alertList(c *fiber.Ctx, f store.ListFilter) (views.AlertListPro
 		l.NewestURL = opsURL("/alerts", "state", f.Status)
 	}
 	return l, nil
+}
+
+// firingFirst returns the firing alerts (newest first, up to limit), then
+// the rest of page in its order.
+func (s *Server) firingFirst(ctx context.Context, page []store.Alert, limit int) ([]store.Alert, error) {
+	firing, err := s.Store.Alerts(ctx, store.ListFilter{Status: string(voice.AlertFiring), Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := append([]store.Alert(nil), firing.Items...)
+	for _, a := range page {
+		if a.State != string(voice.AlertFiring) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // alertsProps is the whole alerts page; form carries a raise-alert attempt to show again.
@@ -149,7 +173,7 @@ func (s *Server) alertProps(c *fiber.Ctx) (views.AlertProps, error) {
 		return views.AlertProps{}, err
 	}
 	pr, _ := principal(c)
-	p := views.AlertProps{Alert: v, CSRF: pr.CSRF, KeypadPrompt: keypadPrompt(nil)}
+	p := views.AlertProps{Alert: v, CSRF: pr.CSRF, KeypadPrompt: keypadPrompt(nil), Admin: pr.Admin()}
 	if v.ChannelID != nil {
 		p.ChannelName = s.opsChannelName(ctx, *v.ChannelID)
 		if ch, err := s.Store.Channel(ctx, *v.ChannelID); err == nil {
@@ -216,4 +240,31 @@ func (s *Server) consoleAlertAction(a voice.Action) fiber.Handler {
 		s.Log.Info("alert changed", "alert", id, "action", string(a), "by", p.Name, "via", "console")
 		return s.redirectFlash(c, next, "success", "Alert #"+itoa(id)+" "+done+" by "+p.Name+".")
 	}
+}
+
+// consoleCallAgain places an alert's calls again from the admins' Call again
+// button and returns to the page the button was on.
+func (s *Server) consoleCallAgain(c *fiber.Ctx) error {
+	id, err := paramID(c)
+	if err != nil {
+		return err
+	}
+	next := opsNext(c, "/alerts/"+itoa(id))
+	ids, err := s.Dispatch.CallAgain(c.UserContext(), id)
+	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict) {
+		return s.redirectFlash(c, next, "error", "Alert #"+itoa(id)+": "+callAgainRefusal(err))
+	}
+	if err != nil {
+		return err
+	}
+	s.Log.Info("alert called again", "alert", id, "by", who(c), "calls", len(ids))
+	return s.redirectFlash(c, next, "success", "Alert #"+itoa(id)+": calling "+itoa(int64(len(ids)))+" number(s) again; their progress shows on the alert's page.")
+}
+
+// callAgainRefusal says why an alert cannot be called again.
+func callAgainRefusal(err error) string {
+	if errors.Is(err, store.ErrConflict) {
+		return "it is resolved, so nobody is called again."
+	}
+	return "it has no outbound calls whose numbers could be called again."
 }

@@ -97,7 +97,8 @@ func (s *Server) callProps(c *fiber.Ctx) (views.CallProps, error) {
 	if err != nil {
 		return views.CallProps{}, err
 	}
-	p := views.CallProps{Call: v}
+	pr, _ := principal(c)
+	p := views.CallProps{Call: v, CSRF: pr.CSRF}
 	if v.AlertID != nil {
 		a, err := s.Store.Alert(ctx, *v.AlertID)
 		if err != nil && !store.IsNotFound(err) {
@@ -140,5 +141,5 @@ func (s *Server) callTimelineFragment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.CallTimeline(p.Call.Events))
+	return render(c, fiber.StatusOK, views.CallTimeline(p.Call.Events, p.Call.AlertID != nil))
 }

@@ -39,6 +39,7 @@ func (s *Server) routes(app *fiber.App) {
 	// On-call staff (viewers) may acknowledge and resolve.
 	api.Post("/alerts/:id/acknowledge", s.alertAction(voice.ActionAcknowledge))
 	api.Post("/alerts/:id/resolve", s.alertAction(voice.ActionResolve))
+	api.Post("/alerts/:id/call-again", s.requireAdmin, s.callAgain)
 
 	api.Get("/calls.csv", s.callsCSV)
 	api.Get("/calls", s.listCalls)

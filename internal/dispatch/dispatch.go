@@ -115,12 +115,57 @@ func (d *Dispatcher) CreateAlert(ctx context.Context, in AlertInput) (int64, err
 		return 0, err
 	}
 	for _, t := range in.Targets {
-		msg := "Alert: " + a.Title + ". " + a.Message
-		if _, err := d.PlaceCall(ctx, CallInput{ChannelID: ch.ID, To: strings.TrimSpace(t), Message: msg, AlertID: &a.ID}); err != nil {
+		if _, err := d.PlaceCall(ctx, CallInput{ChannelID: ch.ID, To: strings.TrimSpace(t), Message: alertMessage(a.Title, a.Message), AlertID: &a.ID}); err != nil {
 			d.log().Warn("place call failed", "alert", a.ID, "channel", ch.ID, "err", err)
 		}
 	}
 	return a.ID, nil
+}
+
+// alertMessage is what a call about an alert says.
+func alertMessage(title, message string) string { return "Alert: " + title + ". " + message }
+
+// CallAgain places a new call to each distinct target of an alert's earlier
+// outbound calls, through the channel each was placed on, as CreateAlert
+// does: when every call of a firing alert failed, an admin asks for another
+// round from the alert's page or the API. A placement the provider refuses
+// is stored as a failed call like any other. It returns the ids of the new
+// calls; a resolved alert, or one without outbound calls, is refused.
+func (d *Dispatcher) CallAgain(ctx context.Context, alertID int64) ([]int64, error) {
+	a, err := d.Store.AlertView(ctx, alertID)
+	if err != nil {
+		return nil, err
+	}
+	if a.State == string(voice.AlertResolved) {
+		return nil, fmt.Errorf("alert %d is resolved: %w", alertID, store.ErrConflict)
+	}
+	type target struct{ channel, to string }
+	seen := map[target]bool{}
+	var targets []target
+	// Calls come oldest first; the first call to a number sets its place in the round.
+	for _, c := range a.Calls {
+		t := target{c.ChannelID, strings.TrimSpace(c.To)}
+		if c.Direction != string(voice.Outbound) || t.to == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		return nil, invalid("alert %d has no outbound calls to place again", alertID)
+	}
+	var ids []int64
+	for _, t := range targets {
+		id, err := d.PlaceCall(ctx, CallInput{ChannelID: t.channel, To: t.to, Message: alertMessage(a.Title, a.Message), AlertID: &a.ID})
+		if err != nil && !errors.Is(err, ErrPlaceFailed) {
+			return ids, fmt.Errorf("call %s again for alert %d: %w", t.to, alertID, err)
+		}
+		if err != nil {
+			d.log().Warn("place call failed", "alert", a.ID, "channel", t.channel, "err", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // CallInput registers or places a call.
@@ -162,7 +207,7 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 		return 0, err
 	}
 	c := &store.Call{ChannelID: ch.ID, AlertID: in.AlertID, Provider: spec.Name, To: strings.TrimSpace(in.To),
-		From: in.From, Message: in.Message, Direction: string(voice.Outbound)}
+		From: strings.TrimSpace(in.From), Message: in.Message, Direction: string(voice.Outbound)}
 	if in.Direction == string(voice.Inbound) {
 		c.Direction = string(voice.Inbound)
 	}
@@ -183,6 +228,12 @@ func (d *Dispatcher) PlaceCall(ctx context.Context, in CallInput) (int64, error)
 	placer, ok := prov.(provider.Placer)
 	if !ok {
 		return 0, invalid("provider %s cannot place calls; register calls placed elsewhere with provider_call_id", spec.Name)
+	}
+	if c.From == "" {
+		// The provider dials from its configured caller id (the config key
+		// "from", docs/providers.md); the call records it so the console can
+		// say who the callee saw calling.
+		c.From = strings.TrimSpace(cfg["from"])
 	}
 	dtmf := store.ChannelDTMF(ch)
 	placed, perr := placer.PlaceCall(ctx, provider.PlaceRequest{To: c.To, From: in.From, Message: in.Message,

@@ -3,14 +3,17 @@ package dispatch_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"callhook/internal/auth"
 	"callhook/internal/channel"
 	"callhook/internal/dispatch"
 	"callhook/internal/provider"
@@ -43,7 +46,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var body map[string]string
 		json.NewDecoder(r.Body).Decode(&body)
 		f.placed = append(f.placed, body)
-		id := "api-call-1"
+		id := "api-call-" + strconv.Itoa(len(f.placed))
 		f.status[id] = "queued"
 		json.NewEncoder(w).Encode(map[string]string{"call_id": id, "status": "queued"})
 	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v1/calls/"):
@@ -176,7 +179,7 @@ type recordingPlacer struct {
 
 func (p recordingPlacer) PlaceCall(_ context.Context, req provider.PlaceRequest) (provider.PlacedCall, error) {
 	*p.placed = append(*p.placed, req)
-	return provider.PlacedCall{ProviderCallID: "rec-" + req.To, Status: voice.StatusQueued}, nil
+	return provider.PlacedCall{ProviderCallID: "rec-" + req.To + "-" + strconv.Itoa(len(*p.placed)), Status: voice.StatusQueued}, nil
 }
 
 func TestPlaceCallSendsTheChannelsKeypadMapping(t *testing.T) {
@@ -202,5 +205,81 @@ func TestPlaceCallSendsTheChannelsKeypadMapping(t *testing.T) {
 	}
 	if len(placed) != 1 || placed[0].Prompt != "Press 1 to acknowledge. Press 7 8 7 to resolve." || placed[0].MaxDigits != 3 {
 		t.Fatalf("placed %+v, want the channel's prompt and MaxDigits 3", placed)
+	}
+}
+
+func TestCallAgainPlacesOneCallPerDistinctTarget(t *testing.T) {
+	d, st, api, ch, _ := setup(t)
+	ctx := context.Background()
+	api.fail = true
+	id, err := d.CreateAlert(ctx, dispatch.AlertInput{Title: "Disk full", Message: "db-1 at 99%", ChannelID: ch.ID,
+		Targets: []string{"+15550011", "+15550012", "+15550011"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.fail = false
+	ids, err := d.CallAgain(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || len(api.placed) != 2 || api.placed[0]["to"] != "+15550011" || api.placed[1]["to"] != "+15550012" {
+		t.Fatalf("placed %+v (ids %v), want one call to each of the two numbers, in order", api.placed, ids)
+	}
+	if !strings.Contains(api.placed[0]["message"], "Alert: Disk full. db-1 at 99%") {
+		t.Errorf("message %q, want the alert's", api.placed[0]["message"])
+	}
+	al, _ := st.AlertView(ctx, id)
+	if len(al.Calls) != 5 || al.Calls[3].ID != ids[0] || al.Calls[3].Status != "queued" {
+		t.Fatalf("alert calls %+v, want the three failed and two new ones", al.Calls)
+	}
+
+	// A resolved alert, and one without calls, are refused.
+	bare, _ := d.CreateAlert(ctx, dispatch.AlertInput{Title: "No targets"})
+	if _, err := d.CallAgain(ctx, bare); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("call again without calls: %v, want invalid", err)
+	}
+	if _, err := d.ChangeAlert(ctx, id, voice.ActionResolve, auth.Principal{Name: "ops"}, "console"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CallAgain(ctx, id); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("call again on a resolved alert: %v, want conflict", err)
+	}
+	if _, err := d.CallAgain(ctx, 999); !store.IsNotFound(err) {
+		t.Errorf("call again on a missing alert: %v, want not found", err)
+	}
+}
+
+func TestPlacedCallRecordsTheConfiguredCallerID(t *testing.T) {
+	d, st, _, _, _ := setup(t)
+	ctx := context.Background()
+	var placed []provider.PlaceRequest
+	reg := provider.NewRegistry(generic.Spec(), provider.Spec{Name: "recording",
+		New: func(cfg provider.Config, deps provider.Deps) (provider.Provider, error) {
+			g, err := generic.Spec().New(cfg, deps)
+			return recordingPlacer{Provider: g, placed: &placed}, err
+		}})
+	d.Channels.Providers = reg
+	if err := st.SetGlobalProvider(ctx, "recording", map[string]string{"from": "+14155550123"}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := (&channel.Manager{Store: st, Providers: reg}).Create(ctx, channel.Input{ID: "caller"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ from, want string }{
+		{"", "+14155550123"},
+		{"+14155550999", "+14155550999"},
+	} {
+		id, err := d.PlaceCall(ctx, dispatch.CallInput{ChannelID: ch.ID, To: "+15550004", From: tc.from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := st.CallView(ctx, id)
+		if v.From != tc.want {
+			t.Errorf("from %q: call's from = %q, want %q", tc.from, v.From, tc.want)
+		}
+		if last := placed[len(placed)-1]; last.From != tc.from {
+			t.Errorf("from %q: the provider was asked to call from %q; only an explicit from overrides its config", tc.from, last.From)
+		}
 	}
 }
