@@ -47,7 +47,8 @@ func providerOverride(prov string) (map[string]any, error) {
 	default:
 		return nil, fmt.Errorf("bench: unknown provider %q (one of %v)", prov, benchProviders)
 	}
-	return map[string]any{"type": prov, "config": cfg}, nil
+	// The bench channel only receives callbacks: nothing is dialled.
+	return map[string]any{"type": prov, "config": cfg, "callbacks_only": true}, nil
 }
 
 func telnyxSeed() []byte {

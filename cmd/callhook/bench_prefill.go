@@ -47,7 +47,7 @@ func prefillDB(ctx context.Context, dbURL string, n, conns int, stdout, stderr i
 		if err != nil {
 			return err
 		}
-		po := &channel.ProviderOverride{Type: over["type"].(string), Config: over["config"].(map[string]string)}
+		po := &channel.ProviderOverride{Type: over["type"].(string), Config: over["config"].(map[string]string), CallbacksOnly: true}
 		name := "prefill " + p
 		ch, err := app.Server.Channels.Create(ctx, channel.Input{ID: "prefill-" + p + "-" + run[:8], Name: &name, Provider: &po})
 		if err != nil {
