@@ -252,15 +252,17 @@ func (tx *Tx) writeGroup(ctx context.Context, st *ingestState, jobs []*ingestJob
 			}
 		}
 	}
+	rows := make([]*Call, 0, len(dirty))
 	for _, c := range dirty {
 		row := st.rows[c]
 		row.Status, row.DurationS, row.MOS, row.From, row.To = string(c.Status), c.DurationS, c.MOS, c.From, c.To
 		if voice.Status(row.Status).Terminal() {
 			row.NextPollAt = nil
 		}
-		if err := tx.saveCall(ctx, row); err != nil {
-			return err
-		}
+		rows = append(rows, row)
+	}
+	if err := tx.saveCalls(ctx, rows); err != nil {
+		return err
 	}
 	// Alert changes, then the feed in the order a reader expects: per
 	// callback, its created calls, events, changed calls, alert changes and

@@ -107,24 +107,27 @@ type Call struct {
 type Callback struct {
 	bun.BaseModel `bun:"table:callbacks"`
 
-	ID            int64               `bun:"id,pk,autoincrement"`
-	ChannelID     string              `bun:"channel_id"`
-	Provider      string              `bun:"provider"`
-	Method        string              `bun:"method"`
-	Path          string              `bun:"path"`
-	Query         string              `bun:"query"`
-	ContentType   string              `bun:"content_type"`
-	Headers       map[string][]string `bun:"headers,type:text"`
-	Body          []byte              `bun:"body"`
-	BodySize      int                 `bun:"body_size"`
-	BodyTruncated bool                `bun:"body_truncated"`
-	Outcome       string              `bun:"outcome"`
-	Reason        string              `bun:"reason"`
-	Error         string              `bun:"error"`
-	StatusCode    int                 `bun:"status_code"`
-	EventCount    int                 `bun:"event_count"`
-	ReplayOf      *int64              `bun:"replay_of"`
-	RemoteAddr    string              `bun:"remote_addr"`
+	ID          int64               `bun:"id,pk,autoincrement"`
+	ChannelID   string              `bun:"channel_id"`
+	Provider    string              `bun:"provider"`
+	Method      string              `bun:"method"`
+	Path        string              `bun:"path"`
+	Query       string              `bun:"query"`
+	ContentType string              `bun:"content_type"`
+	Headers     map[string][]string `bun:"headers,type:text"`
+	// HeadersJSON, when set, is Headers already encoded: the pipeline
+	// encodes them before queueing, so the writer does not.
+	HeadersJSON   string `bun:"-"`
+	Body          []byte `bun:"body"`
+	BodySize      int    `bun:"body_size"`
+	BodyTruncated bool   `bun:"body_truncated"`
+	Outcome       string `bun:"outcome"`
+	Reason        string `bun:"reason"`
+	Error         string `bun:"error"`
+	StatusCode    int    `bun:"status_code"`
+	EventCount    int    `bun:"event_count"`
+	ReplayOf      *int64 `bun:"replay_of"`
+	RemoteAddr    string `bun:"remote_addr"`
 	// SecretOK is whether the request named a channel and its secret; only
 	// such callbacks may be replayed.
 	SecretOK bool `bun:"secret_ok"`

@@ -30,6 +30,8 @@ const callColumns = "id, channel_id, alert_id, provider, provider_call_id, direc
 const callbackColumns = "channel_id, provider, method, path, query, content_type, headers, body, body_size, body_truncated, " +
 	"outcome, reason, error, status_code, event_count, replay_of, remote_addr, secret_ok, received_at, dedupe_key"
 
+const feedColumns = "type, call_id, alert_id, channel_id, data, created_at"
+
 const eventColumns = "callback_id, call_id, channel_id, provider, provider_call_id, event_type, status, digit, action, " +
 	"applied, native, message, seq, occurred_at, received_at, raw"
 
@@ -37,7 +39,6 @@ var hotSQL = map[string]string{
 	"findCall": "SELECT " + callColumns + " FROM calls WHERE channel_id = ? AND provider = ? AND provider_call_id = ? LIMIT 1",
 	"insertCall": "INSERT INTO calls (channel_id, alert_id, provider, provider_call_id, direction, from_number, to_number, " +
 		"message, status, duration_s, mos, poll_attempts, next_poll_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	"insertFeed": "INSERT INTO feed (type, call_id, alert_id, channel_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 	"updateCall": "UPDATE calls SET status = ?, duration_s = ?, mos = ?, from_number = ?, to_number = ?, next_poll_at = ?, updated_at = ? WHERE id = ?",
 }
 
@@ -59,6 +60,10 @@ func prepareHot(ctx context.Context, db *bun.DB) (*hotStmts, error) {
 	for n := 1; n <= maxRowsPerInsert; n *= 2 {
 		queries[fmt.Sprintf("callbacks/%d", n)] = multiRowSQL("callbacks", callbackColumns, n)
 		queries[fmt.Sprintf("events/%d", n)] = multiRowSQL("events", eventColumns, n)
+		queries[fmt.Sprintf("feed/%d", n)] = multiRowSQL("feed", feedColumns, n)
+		queries[fmt.Sprintf("updateCalls/%d", n)] = "UPDATE calls SET status = v.column2, duration_s = v.column3, mos = v.column4, " +
+			"from_number = v.column5, to_number = v.column6, next_poll_at = v.column7, updated_at = v.column8 FROM (VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + ") AS v WHERE calls.id = v.column1"
 		queries[fmt.Sprintf("dedupe/%d", n)] = "SELECT dedupe_key, id FROM callbacks WHERE dedupe_key IN (" + placeholders(n) + ")"
 		queries[fmt.Sprintf("calls/%d", n)] = "SELECT " + callColumns + " FROM calls WHERE (channel_id, provider, provider_call_id) IN (VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ") + ")"
@@ -182,12 +187,16 @@ func jsonText(v any, isNil bool) (any, error) {
 func (tx *Tx) insertCallbacks(ctx context.Context, cbs []*Callback) error {
 	args := make([][]any, len(cbs))
 	for i, cb := range cbs {
-		if cb.Headers == nil {
-			cb.Headers = map[string][]string{}
-		}
-		headers, err := jsonText(cb.Headers, false)
-		if err != nil {
-			return fmt.Errorf("store: insert callback: %w", err)
+		headers := cb.HeadersJSON
+		if headers == "" {
+			if cb.Headers == nil {
+				cb.Headers = map[string][]string{}
+			}
+			b, err := json.Marshal(cb.Headers)
+			if err != nil {
+				return fmt.Errorf("store: insert callback: %w", err)
+			}
+			headers = string(b)
 		}
 		body := cb.Body
 		if body == nil {
@@ -243,6 +252,24 @@ func (tx *Tx) insertCall(ctx context.Context, c *Call) error {
 	return nil
 }
 
+// saveCalls writes the changed state of calls in as few statements as
+// their count has bits set: one UPDATE ... FROM (VALUES ...) each, since
+// opening and closing the cursors of calls and its indexes per row was an
+// eighth of the writer's time under load.
+func (tx *Tx) saveCalls(ctx context.Context, calls []*Call) error {
+	return lookupChunks(len(calls), func(start, size, padded int) error {
+		args := make([]any, 0, 8*padded)
+		for i := 0; i < padded; i++ {
+			c := calls[start+min(i, size-1)]
+			args = append(args, c.ID, c.Status, c.DurationS, c.MOS, c.From, c.To, optTimeText(c.NextPollAt), timeText(c.UpdatedAt))
+		}
+		if _, err := tx.hot.stmt(fmt.Sprintf("updateCalls/%d", padded)).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: update calls: %w", err)
+		}
+		return nil
+	})
+}
+
 func (tx *Tx) saveCall(ctx context.Context, c *Call) error {
 	if _, err := tx.hot.stmt("updateCall").ExecContext(ctx, c.Status, c.DurationS, c.MOS, c.From, c.To,
 		optTimeText(c.NextPollAt), timeText(c.UpdatedAt), c.ID); err != nil {
@@ -251,20 +278,14 @@ func (tx *Tx) saveCall(ctx context.Context, c *Call) error {
 	return nil
 }
 
-// insertFeed inserts the feed rows of a batch and sets their sequence numbers.
-func insertFeed(ctx context.Context, hot *txHot, feed []voice.FeedItem) error {
-	st := hot.stmt("insertFeed")
-	for i := range feed {
+// insertFeed inserts the feed rows of a batch and sets their sequence
+// numbers (AUTOINCREMENT: consecutive within one insert, as only the writer
+// inserts).
+func insertFeed(ctx context.Context, tx *Tx, feed []voice.FeedItem) error {
+	return tx.insertMany(ctx, "feed", len(feed), func(i int) []any {
 		it := &feed[i]
-		r, err := st.ExecContext(ctx, it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, timeText(it.CreatedAt))
-		if err == nil {
-			it.Seq, err = r.LastInsertId()
-		}
-		if err != nil {
-			return fmt.Errorf("store: insert feed: %w", err)
-		}
-	}
-	return nil
+		return []any{it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, timeText(it.CreatedAt)}
+	}, func(i int, seq int64) { feed[i].Seq = seq })
 }
 
 // lookupChunks splits n keys into chunks whose sizes are powers of two up

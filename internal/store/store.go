@@ -411,7 +411,7 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 		return nil, failed, ferr
 	}
 	feed = tx.feed
-	if err := insertFeed(ctx, hot, feed); err != nil {
+	if err := insertFeed(ctx, tx, feed); err != nil {
 		_ = btx.Rollback()
 		return nil, false, err
 	}
