@@ -86,7 +86,7 @@ func (s *Server) providerOptions() []views.Option {
 	return out
 }
 
-// capabilityLabels names the capabilities of SPEC §1 for people.
+// capabilityLabels names the provider capabilities (docs/architecture.md, "Providers") for people.
 var capabilityLabels = []struct {
 	c     provider.Capability
 	label string

@@ -34,7 +34,7 @@ import (
 	"callhook/web"
 )
 
-// Config is the whole configuration of a server (SPEC §3).
+// Config is the whole configuration of a server (docs/architecture.md, "Configuration").
 type Config struct {
 	Addr          string
 	DB            string

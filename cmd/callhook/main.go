@@ -82,7 +82,7 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-// configFlags binds the SPEC §3 settings to fs, defaulting from the environment.
+// configFlags binds the settings of docs/architecture.md, "Configuration", to fs, defaulting from the environment.
 func configFlags(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	fs.StringVar(&c.Addr, "addr", env("CALLHOOK_ADDR", "127.0.0.1:8080"), "listen address (CALLHOOK_ADDR)")

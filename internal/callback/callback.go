@@ -1,4 +1,4 @@
-// Package callback is the ingest pipeline of SPEC §2: size limit, channel and
+// Package callback is the ingest pipeline (docs/architecture.md, "The pipeline"): size limit, channel and
 // secret, provider resolution, signature, parsing, one transaction, and the
 // provider's reply only after the commit. It knows nothing about HTTP
 // frameworks: the web layer hands it an Inbound and writes back the Result.

@@ -23,7 +23,7 @@ import (
 // Capability is something a provider can do.
 type Capability string
 
-// The capabilities of SPEC §1.
+// The capabilities a provider may have (docs/architecture.md, "Providers").
 const (
 	CapTTS            Capability = "tts"
 	CapStatusCallback Capability = "status_callback"
@@ -45,7 +45,7 @@ var (
 // TimestampWindow is how far a signed timestamp may be from now.
 const TimestampWindow = 5 * time.Minute
 
-// Config is a provider's configuration: string keys of SPEC §3.
+// Config is a provider's configuration: string keys listed per provider in docs/providers.md.
 type Config map[string]string
 
 // Field describes one configuration key.

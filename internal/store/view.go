@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 )
 
-// The JSON shapes of SPEC §3, shared by the API, the live feed and the console.
+// The JSON shapes of the API (docs/architecture.md, "Data model"), shared by the API, the live feed and the console.
 
 // View returns the API shape of e.
 func (e *Event) View() voice.EventView {

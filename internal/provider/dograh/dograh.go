@@ -1,5 +1,5 @@
 // Package dograh is the adapter for Dograh AI's telephony status callbacks
-// (providers.md §7). Dograh relays Twilio-format form callbacks, signed with
+// (docs/providers.md, "Dograh"). Dograh relays Twilio-format form callbacks, signed with
 // X-Twilio-Signature using the Twilio auth token of the account behind it
 // (config auth_token), so parsing, signatures and replies are the twilio
 // package's; only the status vocabulary differs:
@@ -12,7 +12,7 @@
 //
 // Dograh places no calls for callhook, so the adapter has no Placer or Poller.
 //
-// Judgement calls, where providers.md leaves a choice:
+// Judgement calls, where docs/providers.md leaves a choice:
 //
 //   - Values outside the vocabulary ("passed through unchanged" by Dograh)
 //     become status unknown; Twilio's "queued" is accepted as queued.

@@ -68,7 +68,7 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-// TestOfficialVectors runs the form vectors of providers.md §0.1 through
+// TestOfficialVectors runs the form vectors of docs/providers.md, "Dograh" through
 // Dograh's Verify, which must behave exactly as Twilio's.
 func TestOfficialVectors(t *testing.T) {
 	p5 := url.Values{"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675309"}, "Digits": {"1234"},

@@ -23,7 +23,7 @@
 //     Dial fields describe the B leg, which is not the call callhook tracks,
 //     so they only go to the message ("DialStatus=busy; …") and to Raw.
 //
-// CallStatus mapping (providers.md §5.1): ringing→ringing,
+// CallStatus mapping (docs/providers.md, "Plivo"): ringing→ringing,
 // in-progress→answered, completed→completed, busy→busy, no-answer→no_answer,
 // cancel→cancelled, failed→failed, and timeout→failed: Plivo defines timeout
 // as a failure to connect (carrier or network), not as a callee who did not
@@ -240,7 +240,7 @@ func signedParams(r *provider.Request) (url.Values, error) {
 	return v, nil
 }
 
-// callStatusMap is providers.md §5.1 (with the other spellings of cancel).
+// callStatusMap is docs/providers.md, "Plivo" (with the other spellings of cancel).
 var callStatusMap = map[string]voice.Status{
 	"ringing":     voice.StatusRinging,
 	"in-progress": voice.StatusAnswered,
@@ -263,7 +263,7 @@ func MapCallStatus(s string) voice.Status {
 }
 
 // hangupCauseMap refines Event=Hangup by HangupCause, the telephony
-// (Q.850) cause name (providers.md §5.1, extended with the Q.850 names
+// (Q.850) cause name (docs/providers.md, "Plivo", extended with the Q.850 names
 // that say who ended the call; docs/providers.md, "Plivo").
 var hangupCauseMap = map[string]voice.Status{
 	"NORMAL_CLEARING":           voice.StatusCompleted,

@@ -13,7 +13,7 @@ import (
 	"callhook/internal/voice"
 )
 
-// Official plivo-go vectors (providers.md §0.3).
+// Official plivo-go vectors (docs/providers.md, "Plivo").
 const (
 	vecToken = "Y2Q2ZDgxZmY5YWRiOTI5YmQ1Njg0MTAxZWIyOTc4"
 	vecNonce = "31627761595286130198"

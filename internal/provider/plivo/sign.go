@@ -21,7 +21,7 @@ const (
 )
 
 // SignV3 returns the X-Plivo-Signature-V3 value for a callback: the base64
-// HMAC-SHA256 with authToken of the canonical string of providers.md §5.2,
+// HMAC-SHA256 with authToken of the canonical string of docs/providers.md, "Plivo",
 // followed by "." and nonce. params are the callback's decoded parameters:
 // the form body for POST, the query parameters for GET (for GET they are
 // merged with the URL's own query, the URL winning, so passing the request's

@@ -21,7 +21,7 @@ const (
 	EventCallDetect  = "calling.call.detect"
 )
 
-// RelayEvent is the envelope of a RELAY/SWML callback (providers.md §2.2).
+// RelayEvent is the envelope of a RELAY/SWML callback (docs/providers.md, "SignalWire").
 type RelayEvent struct {
 	EventType    string          `json:"event_type"`
 	EventChannel string          `json:"event_channel"`

@@ -1,4 +1,4 @@
-// Package signalwire is the adapter for SignalWire (providers.md §2). It
+// Package signalwire is the adapter for SignalWire (docs/providers.md, "SignalWire"). It
 // reads two families of callback:
 //
 //   - Compatibility API (cXML/LaML): status callbacks, <Gather> actions and
@@ -24,7 +24,7 @@
 // {space_url}/api/laml/2010-04-01/Accounts/{project_id}/Calls.json with basic
 // auth project_id:api_token, using twilio.Client and the same call document.
 //
-// Judgement calls, where providers.md leaves a choice or marks [uncertain]:
+// Judgement calls, where docs/providers.md leaves a choice or marks [uncertain]:
 //
 //   - signing_key may hold two keys separated by a comma or white space, so
 //     that the old and the new key both verify while a rotation applies.

@@ -122,7 +122,7 @@ func TestFixtureDetails(t *testing.T) {
 	}
 }
 
-// TestVectors checks providers.md §0.2.
+// TestVectors checks docs/providers.md, "SignalWire"
 func TestVectors(t *testing.T) {
 	const (
 		saURL  = "https://example.ngrok.io/webhook"

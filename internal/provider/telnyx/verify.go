@@ -19,7 +19,7 @@ const (
 // holder of the 32-byte Ed25519 seed would send for body at timestamp, i.e.
 // the signature over the decimal timestamp, "|" and body. Only Telnyx holds
 // the real private key; Sign exists for tests, which use the RFC 8032 TEST 1
-// seed of providers.md §0.5. It panics if seed is not 32 bytes long, like
+// seed of docs/providers.md, "Telnyx" It panics if seed is not 32 bytes long, like
 // ed25519.NewKeyFromSeed.
 func Sign(seed []byte, timestamp int64, body []byte) string {
 	key := ed25519.NewKeyFromSeed(seed)

@@ -22,7 +22,7 @@ func seed(t testing.TB, m providertest.Manifest) []byte {
 	return s
 }
 
-// TestRFC8032 is the sanity check of providers.md §0.5: RFC 8032 §7.1 TEST 1.
+// TestRFC8032 is the sanity check of docs/providers.md, "Telnyx": RFC 8032 §7.1 TEST 1.
 func TestRFC8032(t *testing.T) {
 	m := providertest.Load(t)
 	s := seed(t, m)

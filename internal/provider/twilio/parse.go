@@ -36,7 +36,7 @@ const noInput = "no input"
 // vocabulary (Dograh) pass theirs to ParseFormWith.
 type StatusMapper func(callStatus string) (voice.Status, voice.EventType)
 
-// MapStatus is Twilio's status map (providers.md §1.2): initiated and queued
+// MapStatus is Twilio's status map (docs/providers.md, "Twilio"): initiated and queued
 // → queued, in-progress and answered → answered, canceled → cancelled,
 // no-answer → no_answer, ringing/completed/busy/failed as themselves,
 // anything else → unknown. Every Twilio status is an EventStatus.
@@ -301,7 +301,7 @@ func checkID(name, id string) error {
 }
 
 // Notification is the JSON body of Twilio's Call Notification webhook
-// (providers.md §1.6).
+// (docs/providers.md, "Twilio").
 type Notification struct {
 	AccountSid  string `json:"twi_account_sid"`
 	CallSid     string `json:"twi_call_sid"`

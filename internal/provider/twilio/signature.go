@@ -117,7 +117,7 @@ type Validator struct {
 	// AllowURLOnly accepts a non-form body whose URL carries no bodySHA256
 	// when the signature covers the URL alone. The body is then not
 	// authenticated at all; Twilio's Call Notification webhook may be signed
-	// this way (providers.md §1.6), so only the Twilio adapter turns it on.
+	// this way (docs/providers.md, "Twilio"), so only the Twilio adapter turns it on.
 	AllowURLOnly bool
 }
 

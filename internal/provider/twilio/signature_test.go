@@ -12,7 +12,7 @@ import (
 	"callhook/internal/provider/providertest"
 )
 
-// Official vectors of providers.md §0.1.
+// Official vectors of docs/providers.md, "Twilio"
 const (
 	vecToken = "12345"
 	vecURL   = "https://mycompany.com/myapp.php?foo=1&bar=2"

@@ -1,5 +1,5 @@
 // Package twilio is the adapter for Twilio Programmable Voice
-// (providers.md §1). It reads three kinds of callback:
+// (docs/providers.md, "Twilio"). It reads three kinds of callback:
 //
 //   - status callbacks: a form POST (or the query string of a GET) with
 //     CallbackSource=call-progress-events, or any form with a CallStatus and
@@ -11,12 +11,12 @@
 //     → EventStatus ringing (twilio.voice.cancel → cancelled), Native
 //     "call-notification", Notify = the callee identity without "client:".
 //
-// Statuses follow providers.md §1.2 (MapStatus). Sequence and the
+// Statuses follow docs/providers.md, "Twilio" (MapStatus). Sequence and the
 // idempotency key come from SequenceNumber (CallSid + ":" + SequenceNumber);
 // notifications use twi_message_id; gathers have neither, so the pipeline
 // deduplicates them by body hash.
 //
-// X-Twilio-Signature is checked as in providers.md §1.4 (Signature,
+// X-Twilio-Signature is checked as in docs/providers.md, "Twilio" (Signature,
 // Validator): sorted names, per-name sorted and deduplicated values, the
 // bodySHA256 scheme for JSON bodies, and the URL as received, without its
 // port or with the default port added. The signature and parsing helpers
@@ -27,7 +27,7 @@
 // (basic auth account_sid:auth_token) running an inline Twiml document that
 // gathers one DTMF answer, and polled with GET .../Calls/{CallSid}.json.
 //
-// Judgement calls, where providers.md leaves a choice or marks [uncertain]:
+// Judgement calls, where docs/providers.md leaves a choice or marks [uncertain]:
 //
 //   - Status callbacks are answered 200 with an empty <Response/> (text/xml)
 //     rather than 204: Twilio ignores the body, and an empty document stays

@@ -110,7 +110,7 @@ func RenderReply(r *provider.Request, out provider.Outcome) provider.Reply {
 
 // NotificationReply answers a Call Notification: 200 means a console
 // binding for the callee identity got it, 404 means none exists, which is
-// what Twilio expects (providers.md §1.6).
+// what Twilio expects (docs/providers.md, "Twilio").
 func NotificationReply(out provider.Outcome) provider.Reply {
 	body := struct {
 		Delivered bool   `json:"delivered"`

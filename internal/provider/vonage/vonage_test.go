@@ -19,7 +19,7 @@ import (
 // fixtureNow is the clock of the fixture JWTs (iat 1577880000) plus a little.
 var fixtureNow = time.Unix(1577880000, 0).Add(30 * time.Second)
 
-// Official vector V1 (Vonage/vonage-python-sdk, providers.md §0.4).
+// Official vector V1 (Vonage/vonage-python-sdk, docs/providers.md, "Vonage").
 const (
 	v1Token  = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJPbmxpbmUgSldUIEJ1aWxkZXIiLCJpYXQiOjE2OTc2MzQ2ODAsImV4cCI6MzMyNTQ1NDA4MjgsImF1ZCI6IiIsInN1YiI6IiJ9.88vJc3I2HhuqEDixHXVhc9R30tA6U_HQHZTC29y6CGM"
 	v1Secret = "qwertyuiopasdfghjklzxcvbnm123456"

@@ -1,6 +1,6 @@
 // Package wavecell adapts 8x8 CPaaS Voice (formerly Wavecell) webhooks to
 // callhook. Three JSON shapes arrive on the same callback URL and are told
-// apart by their keys (providers.md §3):
+// apart by their keys (docs/providers.md, "8x8 (Wavecell)"):
 //
 //   - the legacy Number Masking handleURL event (2019–2020 API):
 //     {"callId","sessionId","eventType":"CALL_RECEIVED"|"DTMF_RECEIVED",
@@ -65,7 +65,7 @@
 //   - A namespace other than VOICE is rejected as a bad payload: another
 //     product's webhook was pointed at this URL.
 //   - When sub_account_id is configured, a payload.subAccountId that differs
-//     from it is rejected as a bad payload (the sanity check providers.md
+//     from it is rejected as a bad payload (the sanity check docs/providers.md
 //     §3.3 suggests).
 //   - Voice Messaging callbacks use uid as the call id and status.code as
 //     Native.
