@@ -134,8 +134,8 @@ func (s *Server) raiseAlert(c *fiber.Ctx) error {
 		}
 	}
 	id, err := s.Dispatch.CreateAlert(c.UserContext(), in)
-	if errors.Is(err, store.ErrInvalid) {
-		form.Error = strings.TrimPrefix(err.Error(), "invalid: ")
+	if errors.Is(err, voice.ErrInvalid) {
+		_, form.Error = statusOf(err)
 		return s.alertsFormError(c, form)
 	}
 	if err != nil {
@@ -251,7 +251,7 @@ func (s *Server) consoleCallAgain(c *fiber.Ctx) error {
 	}
 	next := opsNext(c, "/alerts/"+itoa(id))
 	ids, err := s.Dispatch.CallAgain(c.UserContext(), id)
-	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, voice.ErrInvalid) || errors.Is(err, voice.ErrConflict) {
 		return s.redirectFlash(c, next, "error", "Alert #"+itoa(id)+": "+callAgainRefusal(err))
 	}
 	if err != nil {

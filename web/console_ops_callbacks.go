@@ -1,7 +1,6 @@
 package web
 
 import (
-	"callhook/internal/voice"
 	"context"
 	"net/http"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"callhook/internal/store"
+	"callhook/internal/voice"
 	"callhook/views"
 )
 

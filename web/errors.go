@@ -10,7 +10,7 @@ import (
 	"callhook/internal/auth"
 	"callhook/internal/callback"
 	"callhook/internal/dispatch"
-	"callhook/internal/store"
+	"callhook/internal/voice"
 )
 
 // httpError is an error with the status it should be answered with.
@@ -36,15 +36,15 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, err.Error()
 	case errors.Is(err, auth.ErrForbidden):
 		return http.StatusForbidden, "forbidden: this needs an admin"
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, voice.ErrNotFound):
 		return http.StatusNotFound, err.Error()
-	case errors.Is(err, store.ErrConflict), errors.Is(err, callback.ErrNotReplayable):
+	case errors.Is(err, voice.ErrConflict), errors.Is(err, callback.ErrNotReplayable):
 		return http.StatusConflict, err.Error()
-	case errors.Is(err, store.ErrInvalid):
-		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "invalid: ")
+	case errors.Is(err, voice.ErrInvalid):
+		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, dispatch.ErrPlaceFailed):
 		return http.StatusBadGateway, err.Error()
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, voice.ErrUnavailable):
 		return http.StatusServiceUnavailable, "database unavailable; retry later"
 	}
 	return http.StatusInternalServerError, "internal error"

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"callhook/internal/store"
+	"callhook/internal/voice"
 )
 
 // Errors of the package.
@@ -85,13 +86,13 @@ func Hash(token string) []byte {
 func (s *Service) CreateUser(ctx context.Context, name, password, role string) (*store.User, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n/") {
-		return nil, fmt.Errorf("%w: user name must be 1 to 64 characters without spaces or slashes", store.ErrInvalid)
+		return nil, voice.Invalid("", "user name must be 1 to 64 characters without spaces or slashes")
 	}
 	if !ValidRole(role) {
-		return nil, fmt.Errorf("%w: role must be admin or viewer", store.ErrInvalid)
+		return nil, voice.Invalid("", "role must be admin or viewer")
 	}
 	if len(password) < 8 {
-		return nil, fmt.Errorf("%w: password must be at least 8 characters", store.ErrInvalid)
+		return nil, voice.Invalid("", "password must be at least 8 characters")
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost())
 	if err != nil {
@@ -107,7 +108,7 @@ func (s *Service) CreateUser(ctx context.Context, name, password, role string) (
 // SetPassword replaces a user's password.
 func (s *Service) SetPassword(ctx context.Context, u *store.User, password string) error {
 	if len(password) < 8 {
-		return fmt.Errorf("%w: password must be at least 8 characters", store.ErrInvalid)
+		return voice.Invalid("", "password must be at least 8 characters")
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost())
 	if err != nil {
@@ -180,10 +181,10 @@ const TokenPrefix = "chk_"
 func (s *Service) CreateToken(ctx context.Context, name, role string) (string, *store.APIToken, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 {
-		return "", nil, fmt.Errorf("%w: token name must be 1 to 64 characters", store.ErrInvalid)
+		return "", nil, voice.Invalid("", "token name must be 1 to 64 characters")
 	}
 	if !ValidRole(role) {
-		return "", nil, fmt.Errorf("%w: role must be admin or viewer", store.ErrInvalid)
+		return "", nil, voice.Invalid("", "role must be admin or viewer")
 	}
 	token := TokenPrefix + RandomToken(32)
 	t := &store.APIToken{Name: name, Role: role, TokenHash: Hash(token), Prefix: token[:len(TokenPrefix)+6]}

@@ -1,12 +1,12 @@
 package callback
 
 import (
-	"callhook/internal/channel"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"callhook/internal/channel"
 	"callhook/internal/provider"
 	"callhook/internal/store"
 	"callhook/internal/voice"
@@ -36,7 +36,7 @@ func (s *Service) SendTest(ctx context.Context, channelID, digit string) (Result
 	}
 	if digit != "" {
 		if err := (voice.DTMFMap{digit: voice.ActionAcknowledge}).Validate(); err != nil {
-			return Result{}, fmt.Errorf("%w: digit: %v", store.ErrInvalid, err)
+			return Result{}, voice.Invalid("", "digit: %v", err)
 		}
 	}
 	spec, cfg, err := s.resolve(ctx, ch)
@@ -45,15 +45,15 @@ func (s *Service) SendTest(ctx context.Context, channelID, digit string) (Result
 	}
 	prov, err := spec.New(cfg, s.Deps)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: provider configuration: %v", store.ErrInvalid, err)
+		return Result{}, voice.Invalid("", "provider configuration: %v", err)
 	}
 	sampler, ok := prov.(provider.Sampler)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: %s cannot build a sample callback", store.ErrInvalid, spec.Title)
+		return Result{}, voice.Invalid("", "%s cannot build a sample callback", spec.Title)
 	}
 	dtmf, ok := prov.(provider.DTMFSampler)
 	if digit != "" && !ok {
-		return Result{}, fmt.Errorf("%w: %s cannot build a sample keypad callback", store.ErrInvalid, spec.Title)
+		return Result{}, voice.Invalid("", "%s cannot build a sample keypad callback", spec.Title)
 	}
 	now := s.now()
 	callID := "test-" + strconv.FormatInt(now.UnixNano(), 36)

@@ -86,7 +86,7 @@ func ValidateAllowList(in []string) ([]string, error) {
 func NewSecret() string { return auth.RandomToken(24) }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
+	return voice.Invalid("", format, args...)
 }
 
 // ValidateDTMF checks a mapping and returns it normalized.
@@ -106,7 +106,7 @@ func ValidateDTMF(in map[string]string) (map[string]string, error) {
 		out[k] = string(a)
 	}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+		return nil, voice.Invalid("dtmf_map", "%v", err)
 	}
 	return out, nil
 }

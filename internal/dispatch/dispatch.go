@@ -51,7 +51,7 @@ func (d *Dispatcher) log() *slog.Logger {
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
+	return voice.Invalid("", format, args...)
 }
 
 var phonePattern = regexp.MustCompile(`^(\+?[0-9]{3,16}|(sip|client):[^\s]{1,128})$`)

@@ -1,12 +1,13 @@
 package live
 
 import (
-	"callhook/internal/voice"
 	"context"
 	"encoding/json"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"callhook/internal/voice"
 )
 
 const (

@@ -5,9 +5,10 @@
 package live
 
 import (
-	"callhook/internal/voice"
 	"encoding/json"
 	"sync"
+
+	"callhook/internal/voice"
 )
 
 // Message is one stream message: {"seq","type","call_id","alert_id","channel_id","data"}.

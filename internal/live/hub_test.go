@@ -1,9 +1,10 @@
 package live
 
 import (
-	"callhook/internal/voice"
 	"encoding/json"
 	"testing"
+
+	"callhook/internal/voice"
 )
 
 func items(from, n int64) []voice.FeedItem {

@@ -5,12 +5,14 @@ package settings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"callhook/internal/provider"
 	"callhook/internal/store"
+	"callhook/internal/voice"
 )
 
 // Settings is the global provider configuration service.
@@ -117,15 +119,7 @@ func (s *Settings) Global(ctx context.Context) (ProviderView, error) {
 }
 
 // FieldError names the config key a validation error is about.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// Unwrap makes a FieldError an invalid-input error.
-func (e *FieldError) Unwrap() error { return store.ErrInvalid }
+type FieldError = voice.FieldError
 
 // SetGlobal validates and saves the global provider. Secrets left blank (or
 // sent back masked) keep their stored value when the type does not change;
@@ -173,7 +167,7 @@ func (e *MissingError) Error() string {
 }
 
 // Unwrap makes a MissingError an invalid-input error.
-func (e *MissingError) Unwrap() error { return store.ErrInvalid }
+func (e *MissingError) Unwrap() error { return voice.ErrInvalid }
 
 // Missing lists the settings spec needs to place calls that cfg leaves empty.
 func Missing(spec provider.Spec, cfg provider.Config) []string {
@@ -231,14 +225,13 @@ func Prepare(spec provider.Spec, stored, update provider.Config, clear []string)
 		return merged, nil
 	}
 	if err := spec.Check(merged); err != nil {
-		// Check errors read "key: problem" when they are about one key.
-		fe := &FieldError{Field: "config", Msg: err.Error()}
-		if k, rest, ok := strings.Cut(err.Error(), ":"); ok {
-			if _, known := spec.Field(strings.TrimSpace(k)); known {
-				fe.Field, fe.Msg = strings.TrimSpace(k), strings.TrimSpace(rest)
+		// A check names the key it is about (a voice.FieldError).
+		if fe := (*FieldError)(nil); errors.As(err, &fe) {
+			if _, known := spec.Field(fe.Field); known {
+				return nil, fe
 			}
 		}
-		return nil, fe
+		return nil, &FieldError{Field: "config", Msg: err.Error()}
 	}
 	return merged, nil
 }

@@ -1,13 +1,14 @@
 package store
 
 import (
-	"callhook/internal/voice"
 	"context"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"callhook/internal/voice"
 )
 
 // Page is a cursor page: items newest first, and the cursor of the next page.
@@ -60,7 +61,7 @@ func nextCursor(n, limit int, lastID int64) *string {
 func (s *Store) Calls(ctx context.Context, f ListFilter) (Page[Call], error) {
 	cur, err := f.cursor()
 	if err != nil {
-		return Page[Call]{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Page[Call]{}, voice.Invalid("cursor", "%v", err)
 	}
 	var out []Call
 	q := s.db.NewSelect().Model(&out).OrderExpr("id DESC").Limit(int64(f.limit()))
@@ -133,7 +134,7 @@ func (s *Store) CallView(ctx context.Context, id int64) (voice.CallView, error) 
 func (s *Store) Alerts(ctx context.Context, f ListFilter) (Page[Alert], error) {
 	cur, err := f.cursor()
 	if err != nil {
-		return Page[Alert]{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Page[Alert]{}, voice.Invalid("cursor", "%v", err)
 	}
 	var out []Alert
 	q := s.db.NewSelect().Model(&out).OrderExpr("id DESC").Limit(int64(f.limit()))
@@ -208,7 +209,7 @@ func (s *Store) alertView(ctx context.Context, a *Alert, changes bool) (voice.Al
 func (s *Store) Callbacks(ctx context.Context, f ListFilter) (Page[Callback], error) {
 	cur, err := f.cursor()
 	if err != nil {
-		return Page[Callback]{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Page[Callback]{}, voice.Invalid("cursor", "%v", err)
 	}
 	var out []Callback
 	q := s.db.NewSelect().Model(&out).ExcludeColumn("body", "headers").OrderExpr("id DESC").Limit(int64(f.limit()))

@@ -5,7 +5,6 @@
 package store
 
 import (
-	"callhook/internal/voice"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,20 +24,22 @@ import (
 	"github.com/uptrace/bun/migrate"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"callhook/internal/voice"
 	"callhook/migrations"
 )
 
-// ErrNotFound is returned when a row does not exist.
-var ErrNotFound = errors.New("not found")
-
-// ErrConflict is returned when a unique value is taken.
-var ErrConflict = errors.New("already exists")
-
-// ErrInvalid marks a bad filter or argument.
-var ErrInvalid = errors.New("invalid")
-
-// ErrUnavailable wraps errors of the database itself (cannot begin, write or commit).
-var ErrUnavailable = errors.New("database unavailable")
+// The store's errors are the domain's kinds (voice.ErrNotFound and the
+// rest), named here for its callers' convenience.
+var (
+	// ErrNotFound is returned when a row does not exist.
+	ErrNotFound = voice.ErrNotFound
+	// ErrConflict is returned when a unique value is taken.
+	ErrConflict = voice.ErrConflict
+	// ErrInvalid marks a bad filter or argument.
+	ErrInvalid = voice.ErrInvalid
+	// ErrUnavailable wraps errors of the database itself (cannot begin, write or commit).
+	ErrUnavailable = voice.ErrUnavailable
+)
 
 // Store is the database.
 type Store struct {

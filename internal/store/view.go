@@ -1,8 +1,9 @@
 package store
 
 import (
-	"callhook/internal/voice"
 	"encoding/json"
+
+	"callhook/internal/voice"
 )
 
 // The JSON shapes of the API (docs/architecture.md, "Data model"), shared by the API, the live feed and the console.

@@ -56,7 +56,7 @@ func Spec() provider.Spec {
 		},
 		Check: func(cfg provider.Config) error {
 			if u := cfg["api_url"]; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-				return fmt.Errorf("api_url: must start with http:// or https://")
+				return voice.Invalid("api_url", "must start with http:// or https://")
 			}
 			return nil
 		},

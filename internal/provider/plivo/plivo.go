@@ -148,13 +148,13 @@ var (
 // number. Empty values pass; they only disable what needs them.
 func Check(cfg provider.Config) error {
 	if id := strings.TrimSpace(cfg["auth_id"]); id != "" && !authIDRE.MatchString(id) {
-		return fmt.Errorf("auth_id: must be 20 characters starting with MA or SA")
+		return voice.Invalid("auth_id", "must be 20 characters starting with MA or SA")
 	}
 	if tok := strings.TrimSpace(cfg["auth_token"]); strings.ContainsAny(tok, " \t\r\n") {
-		return fmt.Errorf("auth_token: must not contain whitespace")
+		return voice.Invalid("auth_token", "must not contain whitespace")
 	}
 	if f := strings.TrimSpace(cfg["from"]); f != "" && !phoneRE.MatchString(f) {
-		return fmt.Errorf("from: must be a phone number with country code, digits only (a leading + is allowed)")
+		return voice.Invalid("from", "must be a phone number with country code, digits only (a leading + is allowed)")
 	}
 	return nil
 }

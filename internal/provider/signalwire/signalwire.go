@@ -112,7 +112,7 @@ func Check(cfg provider.Config) error {
 		}
 	}
 	if id := strings.TrimSpace(cfg["project_id"]); id != "" && !isUUID(id) {
-		return fmt.Errorf("project_id: must be a UUID such as b3877c40-da60-4998-90ad-b792e98472af")
+		return voice.Invalid("project_id", "must be a UUID such as b3877c40-da60-4998-90ad-b792e98472af")
 	}
 	return twilio.CheckPhone("from", cfg["from"])
 }
@@ -126,7 +126,7 @@ func SpaceURL(s string) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
-		return "", fmt.Errorf("space_url: must be your space's host, e.g. example.signalwire.com")
+		return "", voice.Invalid("space_url", "must be your space's host, e.g. example.signalwire.com")
 	}
 	return u.Scheme + "://" + u.Host, nil
 }

@@ -142,6 +142,7 @@ import (
 	"time"
 
 	"callhook/internal/provider"
+	"callhook/internal/voice"
 )
 
 // DefaultBaseURL is the Telnyx REST API base.
@@ -177,11 +178,11 @@ func Spec() provider.Spec {
 func Check(cfg provider.Config) error {
 	if k := strings.TrimSpace(cfg["public_key"]); k != "" {
 		if _, err := parsePublicKey(k); err != nil {
-			return fmt.Errorf("public_key: %w", err)
+			return voice.Invalid("public_key", "%v", err)
 		}
 	}
 	if f := strings.TrimSpace(cfg["from"]); f != "" && !isE164(f) {
-		return fmt.Errorf("from: %q is not an E.164 number such as +13125550100", f)
+		return voice.Invalid("from", "%q is not an E.164 number such as +13125550100", f)
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ func CheckSID(key, prefix, v string) error {
 		return nil
 	}
 	if !strings.HasPrefix(v, prefix) || len(v) != len(prefix)+32 || !isHex(v[len(prefix):]) {
-		return fmt.Errorf("%s: must be %s followed by 32 hex digits", key, prefix)
+		return voice.Invalid(key, "must be %s followed by 32 hex digits", prefix)
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func CheckAuthToken(key, v string) error {
 		return nil
 	}
 	if len(v) != 32 || !isHex(v) {
-		return fmt.Errorf("%s: must be 32 hex digits (the account's auth token)", key)
+		return voice.Invalid(key, "must be 32 hex digits (the account's auth token)")
 	}
 	return nil
 }
@@ -145,7 +145,7 @@ func CheckPhone(key, v string) error {
 	}
 	d := strings.TrimPrefix(v, "+")
 	if d == v || len(d) < 7 || len(d) > 15 || strings.Trim(d, "0123456789") != "" {
-		return fmt.Errorf("%s: must be an E.164 number such as +14155550123", key)
+		return voice.Invalid(key, "must be an E.164 number such as +14155550123")
 	}
 	return nil
 }

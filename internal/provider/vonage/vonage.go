@@ -139,15 +139,15 @@ func Spec() provider.Spec {
 // Empty values pass; they only disable what needs them.
 func Check(cfg provider.Config) error {
 	if id := strings.TrimSpace(cfg["application_id"]); id != "" && !uuidRE.MatchString(id) {
-		return fmt.Errorf("application_id: must be a UUID such as aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
+		return voice.Invalid("application_id", "must be a UUID such as aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
 	}
 	if k := strings.TrimSpace(cfg["private_key"]); k != "" {
 		if _, err := parsePrivateKey(k); err != nil {
-			return fmt.Errorf("private_key: %w", err)
+			return voice.Invalid("private_key", "%v", err)
 		}
 	}
 	if f := strings.TrimSpace(cfg["from"]); f != "" && !phoneRE.MatchString(f) {
-		return fmt.Errorf("from: must be a phone number in E.164, digits only (a leading + is allowed)")
+		return voice.Invalid("from", "must be a phone number in E.164, digits only (a leading + is allowed)")
 	}
 	return nil
 }

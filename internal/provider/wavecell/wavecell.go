@@ -132,11 +132,11 @@ package wavecell
 
 import (
 	"encoding/base64"
-	"fmt"
 	"regexp"
 	"strings"
 
 	"callhook/internal/provider"
+	"callhook/internal/voice"
 )
 
 // Spec describes the 8x8 (Wavecell) provider.
@@ -169,12 +169,12 @@ var subAccountPattern = regexp.MustCompile(`^[A-Za-z0-9\-._&]{3,50}$`)
 // callback token that can travel in an HTTP header.
 func Check(cfg provider.Config) error {
 	if s := strings.TrimSpace(cfg["sub_account_id"]); s != "" && !subAccountPattern.MatchString(s) {
-		return fmt.Errorf("sub_account_id: %q is not an 8x8 sub-account id (3 to 50 of A-Z a-z 0-9 - . _ &)", s)
+		return voice.Invalid("sub_account_id", "%q is not an 8x8 sub-account id (3 to 50 of A-Z a-z 0-9 - . _ &)", s)
 	}
 	if t := cfg["callback_token"]; t != "" {
 		for _, r := range t {
 			if r < 0x20 || r == 0x7f {
-				return fmt.Errorf("callback_token: must not contain control characters")
+				return voice.Invalid("callback_token", "must not contain control characters")
 			}
 		}
 	}
