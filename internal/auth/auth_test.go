@@ -3,25 +3,17 @@ package auth
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"callhook/internal/store"
+	"callhook/internal/store/storetest"
 )
 
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open("sqlite://"+filepath.Join(t.TempDir(), "auth.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return storetest.Open(t)
 }
 
 // An unknown user name is checked against a hash as costly as a real

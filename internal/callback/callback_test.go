@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"callhook/internal/provider/generic"
 	"callhook/internal/provider/twilio"
 	"callhook/internal/store"
+	"callhook/internal/store/storetest"
 	"callhook/internal/voice"
 )
 
@@ -33,14 +33,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	st, err := store.Open("sqlite://"+filepath.Join(t.TempDir(), "test.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	e := &env{t: t, st: st, now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), feed: make(chan []voice.FeedItem, 100)}
 	st.SetOnCommit(func(items []voice.FeedItem) {
 		select {

@@ -3,7 +3,6 @@ package channel
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"callhook/internal/provider/generic"
 	"callhook/internal/provider/twilio"
 	"callhook/internal/store"
+	"callhook/internal/store/storetest"
 )
 
 func TestValidateDTMF(t *testing.T) {
@@ -43,15 +43,8 @@ func TestValidateDTMF(t *testing.T) {
 }
 
 func TestCreateRotateOverride(t *testing.T) {
-	st, err := store.Open("sqlite://"+filepath.Join(t.TempDir(), "c.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	ctx := context.Background()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	m := &Manager{Store: st, Providers: provider.NewRegistry(generic.Spec(), twilio.Spec()), PublicURL: "https://h.example", Now: func() time.Time { return now }}
 	ch, err := m.Create(ctx, Input{})

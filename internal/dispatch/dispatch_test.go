@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"callhook/internal/provider"
 	"callhook/internal/provider/generic"
 	"callhook/internal/store"
+	"callhook/internal/store/storetest"
 	"callhook/internal/voice"
 )
 
@@ -59,15 +59,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func setup(t *testing.T) (*dispatch.Dispatcher, *store.Store, *fakeAPI, *store.Channel, *time.Time) {
 	t.Helper()
-	st, err := store.Open("sqlite://"+filepath.Join(t.TempDir(), "d.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	ctx := context.Background()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	api := &fakeAPI{status: map[string]string{}}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
