@@ -125,9 +125,9 @@ func (s *Server) raiseAlert(c *fiber.Ctx) error {
 	form := views.RaiseAlertForm{
 		Title: strings.Clone(c.FormValue("title")), Message: strings.Clone(c.FormValue("message")),
 		Severity: strings.Clone(c.FormValue("severity")), ChannelID: strings.Clone(c.FormValue("channel_id")),
-		Targets: strings.Clone(c.FormValue("targets")),
+		Targets: strings.Clone(c.FormValue("targets")), Mode: strings.Clone(c.FormValue("mode")),
 	}
-	in := dispatch.AlertInput{Title: form.Title, Message: form.Message, Severity: form.Severity, ChannelID: form.ChannelID}
+	in := dispatch.AlertInput{Title: form.Title, Message: form.Message, Severity: form.Severity, ChannelID: form.ChannelID, Mode: form.Mode}
 	for _, line := range strings.FieldsFunc(form.Targets, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
 		if t := strings.TrimSpace(line); t != "" {
 			in.Targets = append(in.Targets, t)

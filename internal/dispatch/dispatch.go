@@ -63,6 +63,10 @@ type AlertInput struct {
 	Severity  string   `json:"severity"`
 	ChannelID string   `json:"channel_id"`
 	Targets   []string `json:"targets"`
+	// Mode is "all" (every target at once, the default) or "sequential"
+	// (one after another: the next when a call ends and the alert is still
+	// firing).
+	Mode string `json:"mode"`
 }
 
 // CreateAlert stores a firing alert and places one call per target through
@@ -86,6 +90,13 @@ func (d *Dispatcher) CreateAlert(ctx context.Context, in AlertInput) (int64, err
 	if len(in.Targets) > 50 {
 		return 0, invalid("at most 50 targets")
 	}
+	switch in.Mode {
+	case "":
+		in.Mode = voice.ModeAll
+	case voice.ModeAll, voice.ModeSequential:
+	default:
+		return 0, voice.Invalid("mode", "must be %q or %q", voice.ModeAll, voice.ModeSequential)
+	}
 	for _, t := range in.Targets {
 		if !phonePattern.MatchString(strings.TrimSpace(t)) {
 			return 0, invalid("target %q is not a phone number (E.164), sip: or client: address", t)
@@ -105,17 +116,25 @@ func (d *Dispatcher) CreateAlert(ctx context.Context, in AlertInput) (int64, err
 		}
 		ch = c
 	}
-	a := &store.Alert{Title: in.Title, Message: strings.TrimSpace(in.Message), Severity: in.Severity}
+	a := &store.Alert{Title: in.Title, Message: strings.TrimSpace(in.Message), Severity: in.Severity, Mode: in.Mode}
 	if ch != nil {
 		a.ChannelID = &ch.ID
+	}
+	targets := make([]string, 0, len(in.Targets))
+	for _, t := range in.Targets {
+		targets = append(targets, strings.TrimSpace(t))
+	}
+	if in.Mode == voice.ModeSequential && len(targets) > 1 {
+		// The first target now, the others one by one (Escalate).
+		a.PendingTargets, targets = targets[1:], targets[:1]
 	}
 	if err := d.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		return tx.CreateAlert(ctx, a, d.now())
 	}); err != nil {
 		return 0, err
 	}
-	for _, t := range in.Targets {
-		if _, err := d.PlaceCall(ctx, CallInput{ChannelID: ch.ID, To: strings.TrimSpace(t), Message: alertMessage(a.Title, a.Message), AlertID: &a.ID}); err != nil {
+	for _, t := range targets {
+		if _, err := d.PlaceCall(ctx, CallInput{ChannelID: ch.ID, To: t, Message: alertMessage(a.Title, a.Message), AlertID: &a.ID}); err != nil {
 			d.log().Warn("place call failed", "alert", a.ID, "channel", ch.ID, "err", err)
 		}
 	}
@@ -319,4 +338,41 @@ func (d *Dispatcher) ChangeAlert(ctx context.Context, id int64, a voice.Action, 
 		return err
 	})
 	return changed, err
+}
+
+// EscalateOnce calls the next target of every firing sequential alert whose
+// calls have all ended (voice.Escalate); it returns how many it called.
+func (d *Dispatcher) EscalateOnce(ctx context.Context) int {
+	alerts, err := d.Store.EscalatingAlerts(ctx, 50)
+	if err != nil {
+		d.log().Warn("escalate: list alerts", "err", err)
+		return 0
+	}
+	n := 0
+	for _, a := range alerts {
+		v, err := d.Store.AlertView(ctx, a.ID)
+		if err != nil || a.ChannelID == nil {
+			continue
+		}
+		var statuses []voice.Status
+		for _, c := range v.Calls {
+			statuses = append(statuses, voice.Status(c.Status))
+		}
+		if !voice.Escalate(voice.AlertState(a.State), len(a.PendingTargets), statuses) {
+			continue
+		}
+		var next string
+		if err := d.Store.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			var err error
+			next, err = tx.TakeNextTarget(ctx, a.ID, d.now())
+			return err
+		}); err != nil || next == "" {
+			continue
+		}
+		if _, err := d.PlaceCall(ctx, CallInput{ChannelID: *a.ChannelID, To: next, Message: alertMessage(a.Title, a.Message), AlertID: &a.ID}); err != nil {
+			d.log().Warn("escalate: place call failed", "alert", a.ID, "err", err)
+		}
+		n++
+	}
+	return n
 }

@@ -276,3 +276,60 @@ func TestPlacedCallRecordsTheConfiguredCallerID(t *testing.T) {
 		}
 	}
 }
+
+// A sequential alert calls its targets one after another: the next when the
+// previous call ended and nobody acknowledged, none once someone did.
+func TestSequentialEscalation(t *testing.T) {
+	d, st, api, ch, now := setup(t)
+	ctx := context.Background()
+	if _, err := d.CreateAlert(ctx, dispatch.AlertInput{Title: "x", ChannelID: ch.ID, Mode: "loud"}); err == nil {
+		t.Fatal("an unknown mode was accepted")
+	}
+	id, err := d.CreateAlert(ctx, dispatch.AlertInput{Title: "DB down", ChannelID: ch.ID, Mode: "sequential",
+		Targets: []string{"+15550001", "+15550002", "+15550003"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.placed) != 1 || api.placed[0]["to"] != "+15550001" {
+		t.Fatalf("placed %+v, want the first target only", api.placed)
+	}
+	if n := d.EscalateOnce(ctx); n != 0 {
+		t.Fatalf("escalated %d while the first call is in progress", n)
+	}
+	end := func(status voice.Status) {
+		t.Helper()
+		al, _ := st.AlertView(ctx, id)
+		last := al.Calls[len(al.Calls)-1]
+		c, err := st.Call(ctx, last.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			_, err := tx.AddCallEvent(ctx, c, voice.Event{Type: voice.EventStatus, Status: status, Sequence: -1}, *now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end(voice.StatusNoAnswer)
+	if n := d.EscalateOnce(ctx); n != 1 || len(api.placed) != 2 || api.placed[1]["to"] != "+15550002" {
+		t.Fatalf("after no answer: escalated %d, placed %+v", n, api.placed)
+	}
+	if n := d.EscalateOnce(ctx); n != 0 {
+		t.Fatalf("escalated again while the second call is in progress")
+	}
+	if err := st.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.ChangeAlert(ctx, id, voice.ActionAcknowledge, store.AlertActor{Actor: "test", Via: "api"}, *now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	end(voice.StatusCompleted)
+	if n := d.EscalateOnce(ctx); n != 0 || len(api.placed) != 2 {
+		t.Fatalf("escalated %d after the acknowledgement (placed %d)", n, len(api.placed))
+	}
+	al, _ := st.AlertView(ctx, id)
+	if al.Mode != "sequential" || len(al.PendingTargets) != 1 || al.PendingTargets[0] != "+15550003" {
+		t.Errorf("alert %+v", al)
+	}
+}

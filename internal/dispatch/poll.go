@@ -9,7 +9,8 @@ import (
 	"callhook/internal/voice"
 )
 
-// RunPoller polls due calls every tick until ctx ends.
+// RunPoller polls due calls and escalates sequential alerts every tick until
+// ctx ends.
 func (d *Dispatcher) RunPoller(ctx context.Context, tick time.Duration) {
 	if tick <= 0 {
 		tick = 2 * time.Second
@@ -22,6 +23,7 @@ func (d *Dispatcher) RunPoller(ctx context.Context, tick time.Duration) {
 			return
 		case <-t.C:
 			d.PollOnce(ctx)
+			d.EscalateOnce(ctx)
 		}
 	}
 }

@@ -12,6 +12,12 @@ import (
 func (tx *Tx) CreateAlert(ctx context.Context, a *Alert, now time.Time) error {
 	a.State = string(voice.AlertFiring)
 	a.CreatedAt, a.UpdatedAt = now, now
+	if a.Mode == "" {
+		a.Mode = voice.ModeAll
+	}
+	if a.PendingTargets == nil {
+		a.PendingTargets = []string{}
+	}
 	if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
 		return fmt.Errorf("store: create alert: %w", err)
 	}
@@ -71,4 +77,39 @@ func (tx *Tx) SetPollSchedule(ctx context.Context, c *Call) error {
 		return fmt.Errorf("store: poll schedule: %w", err)
 	}
 	return nil
+}
+
+// EscalatingAlerts returns up to limit firing sequential alerts with targets
+// not called yet, oldest first.
+func (s *Store) EscalatingAlerts(ctx context.Context, limit int) ([]Alert, error) {
+	var out []Alert
+	err := s.db.NewSelect().Model(&out).
+		Where("mode = ? AND state = ? AND pending_targets <> '[]'", voice.ModeSequential, string(voice.AlertFiring)).
+		Order("id").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: escalating alerts: %w", err)
+	}
+	return out, nil
+}
+
+// TakeNextTarget removes and returns the first pending target of a firing
+// sequential alert inside tx ("" when there is none, or the alert stopped
+// firing meanwhile), so a target is called once.
+func (tx *Tx) TakeNextTarget(ctx context.Context, alertID int64, now time.Time) (string, error) {
+	al, err := GetAlert(ctx, tx, alertID)
+	if err != nil {
+		return "", err
+	}
+	if al.State != string(voice.AlertFiring) || len(al.PendingTargets) == 0 {
+		return "", nil
+	}
+	next := al.PendingTargets[0]
+	al.PendingTargets = al.PendingTargets[1:]
+	al.UpdatedAt = now
+	if _, err := tx.NewUpdate().Model(al).Column("pending_targets", "updated_at").WherePK().Exec(ctx); err != nil {
+		return "", fmt.Errorf("store: take next target: %w", err)
+	}
+	tx.publish(voice.FeedItem{Type: voice.FeedAlertUpdated, AlertID: &al.ID, ChannelID: al.ChannelID,
+		Data: mustJSON(al.View()), CreatedAt: now})
+	return next, nil
 }

@@ -52,12 +52,16 @@ type ProviderSetting struct {
 type Alert struct {
 	bun.BaseModel `bun:"table:alerts"`
 
-	ID             int64      `bun:"id,pk,autoincrement"`
-	Title          string     `bun:"title"`
-	Message        string     `bun:"message"`
-	Severity       string     `bun:"severity"`
-	State          string     `bun:"state"`
-	ChannelID      *string    `bun:"channel_id"`
+	ID        int64   `bun:"id,pk,autoincrement"`
+	Title     string  `bun:"title"`
+	Message   string  `bun:"message"`
+	Severity  string  `bun:"severity"`
+	State     string  `bun:"state"`
+	ChannelID *string `bun:"channel_id"`
+	// Mode is voice.ModeAll or voice.ModeSequential; PendingTargets are a
+	// sequential alert's targets not called yet.
+	Mode           string     `bun:"mode"`
+	PendingTargets []string   `bun:"pending_targets,type:text"`
 	AcknowledgedBy *string    `bun:"acknowledged_by"`
 	AcknowledgedAt *time.Time `bun:"acknowledged_at"`
 	ResolvedBy     *string    `bun:"resolved_by"`

@@ -30,7 +30,7 @@ func (c *Call) View() voice.CallView {
 // View returns the API shape of a, without calls.
 func (a *Alert) View() voice.AlertView {
 	return voice.AlertView{ID: a.ID, Title: a.Title, Message: a.Message, Severity: a.Severity, State: a.State,
-		ChannelID: a.ChannelID, AcknowledgedBy: a.AcknowledgedBy, AcknowledgedAt: a.AcknowledgedAt,
+		ChannelID: a.ChannelID, Mode: a.Mode, PendingTargets: a.PendingTargets, AcknowledgedBy: a.AcknowledgedBy, AcknowledgedAt: a.AcknowledgedAt,
 		ResolvedBy: a.ResolvedBy, ResolvedAt: a.ResolvedAt, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		Calls: []voice.CallView{}}
 }

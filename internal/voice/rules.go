@@ -251,3 +251,24 @@ func (m DTMFMap) MaxDigits() int {
 	}
 	return n
 }
+
+// Alert modes: call every target at once, or one after another.
+const (
+	ModeAll        = "all"
+	ModeSequential = "sequential"
+)
+
+// Escalate reports whether a sequential alert calls its next target: it is
+// still firing (nobody pressed the acknowledge key), it has a target left,
+// and every call placed so far has ended.
+func Escalate(state AlertState, pending int, calls []Status) bool {
+	if state != AlertFiring || pending == 0 {
+		return false
+	}
+	for _, s := range calls {
+		if !s.Terminal() {
+			return false
+		}
+	}
+	return true
+}

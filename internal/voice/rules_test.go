@@ -199,3 +199,25 @@ func TestDTMFActor(t *testing.T) {
 		t.Errorf("%q, want %q", got, want)
 	}
 }
+
+func TestEscalate(t *testing.T) {
+	cases := []struct {
+		state   AlertState
+		pending int
+		calls   []Status
+		want    bool
+	}{
+		{AlertFiring, 1, []Status{StatusNoAnswer}, true},
+		{AlertFiring, 1, []Status{StatusCompleted}, true}, // answered but nobody acknowledged
+		{AlertFiring, 1, []Status{StatusRinging}, false},
+		{AlertFiring, 1, []Status{StatusFailed, StatusAnswered}, false},
+		{AlertFiring, 0, []Status{StatusFailed}, false},
+		{AlertAcknowledged, 2, []Status{StatusCompleted}, false},
+		{AlertResolved, 2, []Status{StatusNoAnswer}, false},
+	}
+	for _, c := range cases {
+		if got := Escalate(c.state, c.pending, c.calls); got != c.want {
+			t.Errorf("Escalate(%s, %d, %v) = %v, want %v", c.state, c.pending, c.calls, got, c.want)
+		}
+	}
+}

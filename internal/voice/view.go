@@ -53,6 +53,8 @@ type AlertView struct {
 	Severity       string       `json:"severity"`
 	State          string       `json:"state"`
 	ChannelID      *string      `json:"channel_id"`
+	Mode           string       `json:"mode"`
+	PendingTargets []string     `json:"pending_targets,omitempty"`
 	AcknowledgedBy *string      `json:"acknowledged_by"`
 	AcknowledgedAt *time.Time   `json:"acknowledged_at,omitempty"`
 	ResolvedBy     *string      `json:"resolved_by"`
