@@ -17,51 +17,6 @@ import (
 	"callhook/internal/voice"
 )
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func paramID(c *fiber.Ctx) (int64, error) {
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &httpError{status: fiber.StatusNotFound, msg: "not found"}
-	}
-	return id, nil
-}
-
-// decode reads a JSON body strictly.
-func decode(c *fiber.Ctx, v any) error {
-	if len(c.Body()) == 0 {
-		return badRequest("request body is empty; send JSON")
-	}
-	dec := json.NewDecoder(strings.NewReader(string(c.Body())))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid JSON: " + err.Error())
-	}
-	return nil
-}
-
-func listFilter(c *fiber.Ctx) (store.ListFilter, error) {
-	f := store.ListFilter{
-		Status: c.Query("status"), ChannelID: c.Query("channel_id"), ProviderCallID: c.Query("provider_call_id"),
-		Outcome: c.Query("outcome"), Cursor: c.Query("cursor"),
-	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return f, badRequest("limit must be a positive number")
-		}
-		f.Limit = n
-	}
-	if v := c.Query("alert_id"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return f, badRequest("alert_id must be a number")
-		}
-		f.AlertID = n
-	}
-	return f, nil
-}
-
 // Provider.
 
 func (s *Server) getProvider(c *fiber.Ctx) error {
@@ -101,11 +56,6 @@ func (s *Server) listProviders(c *fiber.Ctx) error {
 		out = append(out, settings.Describe(spec, nil))
 	}
 	return c.JSON(out)
-}
-
-func who(c *fiber.Ctx) string {
-	p, _ := principal(c)
-	return p.Name
 }
 
 // Channels.

@@ -88,14 +88,6 @@ func (s *Server) refusedCallback(c *fiber.Ctx) error {
 	return c.Status(res.Status).Type("json").Send(res.Body)
 }
 
-func requestHeader(c *fiber.Ctx) http.Header {
-	h := http.Header{}
-	c.Request().Header.VisitAll(func(k, v []byte) {
-		h.Add(string(k), string(v))
-	})
-	return h
-}
-
 func (s *Server) replayCallback(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {

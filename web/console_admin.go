@@ -43,15 +43,6 @@ func (s *Server) consoleAdminRoutes(r fiber.Router) {
 	r.Post("/users/:id/password", s.adminOnly, s.userPassword)
 }
 
-// formText is a trimmed copy of a form field, and pathParam a copy of a path
-// parameter: Fiber reuses the request buffer after the handler returns, and
-// services may keep what they are given (the live feed publishes after commit).
-func formText(c *fiber.Ctx, key string) string {
-	return strings.Clone(strings.TrimSpace(c.FormValue(key)))
-}
-
-func pathParam(c *fiber.Ctx, key string) string { return strings.Clone(c.Params(key)) }
-
 // formProblem returns the message of an error a form can show next to its
 // fields (invalid input, a conflict); other errors go to the error handler.
 func formProblem(err error) (string, bool) {
