@@ -67,13 +67,16 @@ func ServeConsole(ctx context.Context, conn *websocket.Conn, hub *Hub, reads Rea
 	if !writeJSON(consoleMsg{Type: "hello", Seq: last, Firing: firing}) {
 		return
 	}
+	// Frames of batches the catch-up covered are skipped; every frame of a
+	// later batch (its push and its attention share the seq) goes out.
+	caught := last
 	ticker := time.NewTicker(heartbeat)
 	defer ticker.Stop()
 	pings := 0
 	for {
 		select {
 		case f := <-c.send:
-			if f.seq != 0 && f.seq <= last {
+			if f.seq != 0 && f.seq <= caught {
 				continue // already pushed during the catch-up
 			}
 			if !write(f.data) {
