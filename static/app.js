@@ -94,65 +94,192 @@
     if (f && !window.confirm(f.getAttribute("data-confirm"))) ev.preventDefault();
   });
 
-  // Live updates: <body data-live-after="SEQ">. Pages mark live regions with
-  // data-live="calls|alerts|callbacks|call:ID|alert:ID"; on a matching message
-  // the region is refreshed from its data-live-src URL (an HTML fragment).
+  // Attention: the tab title carries the number of firing alerts, and an
+  // opt-in (remembered in localStorage) raises a browser notification and a
+  // short tone for a newly firing alert or an inbound call.
+  var baseTitle = document.title;
+  function setFiring(n) {
+    if (typeof n !== "number") return;
+    document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
+  }
+  var attentionKey = "callhook.attention";
+  var attnBtn = document.getElementById("attention-toggle");
+  function attentionOn() {
+    try { return localStorage.getItem(attentionKey) === "on"; } catch (e) { return false; }
+  }
+  function showAttention() {
+    if (!attnBtn) return;
+    var on = attentionOn();
+    attnBtn.setAttribute("aria-pressed", on ? "true" : "false");
+    attnBtn.textContent = on ? "Notifications on" : "Notify me";
+  }
+  if (attnBtn) {
+    if (!("Notification" in window)) attnBtn.hidden = true;
+    showAttention();
+    attnBtn.addEventListener("click", function () {
+      if (attentionOn()) { try { localStorage.removeItem(attentionKey); } catch (e) {} showAttention(); return; }
+      var enable = function (perm) {
+        if (perm === "granted") { try { localStorage.setItem(attentionKey, "on"); } catch (e) {} }
+        showAttention();
+      };
+      if (Notification.permission === "granted") enable("granted");
+      else Notification.requestPermission().then(enable, function () {});
+    });
+  }
+  var audio = null;
+  function tone() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880; g.gain.value = 0.1;
+      o.connect(g); g.connect(audio.destination);
+      o.start(); o.stop(audio.currentTime + 0.25);
+    } catch (e) {}
+  }
+  function attention(title, text, tag) {
+    if (!attentionOn() || !("Notification" in window) || Notification.permission !== "granted") return;
+    try { new Notification(title, { body: text, tag: tag }); } catch (e) {}
+    tone();
+  }
+
+  // Live updates: <body data-live-after="SEQ">. Regions carry
+  // data-topic="dashboard|calls|alerts|callbacks|stats|call:ID|alert:ID"; the
+  // page opens /live with its topics and the server pushes the regions' new
+  // rows and contents, rendered once for every console (internal/live). A
+  // region with data-live-insert takes new rows ("top" or "bottom", at most
+  // data-live-limit); data-live-src re-fetches it when the page fell too far
+  // behind.
   var body = document.body;
   if (!body.hasAttribute("data-live-after")) return;
   var last = parseInt(body.getAttribute("data-live-after"), 10);
   var indicator = document.getElementById("live-indicator");
-  var delay = 1000;
-  var pending = {};
+  var topics = [];
+  document.querySelectorAll("[data-topic]").forEach(function (r) {
+    var t = r.getAttribute("data-topic");
+    if (t && topics.indexOf(t) < 0) topics.push(t);
+  });
+  var delay = 500, ws = null, heard = 0, failed = false;
   function setState(s, label) { if (indicator) { indicator.dataset.state = s; indicator.textContent = label; } }
-  function refresh(region) {
-    var src = region.getAttribute("data-live-src");
-    if (!src || pending[src]) return;
-    pending[src] = setTimeout(function () {
-      delete pending[src];
-      fetch(src, { headers: { "Accept": "text/html", "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-        .then(function (html) { region.innerHTML = html; region.dispatchEvent(new CustomEvent("live:updated", { bubbles: true })); })
-        .catch(function () {});
-    }, 150);
+  function stale() { failed = true; setState("stale", "stale"); }
+  function fixForms(el) {
+    // Fragments are rendered once for everyone: the session's token and
+    // the page to return to are filled in here.
+    el.querySelectorAll("input[name=_csrf]").forEach(function (i) { if (!i.value) i.value = body.getAttribute("data-csrf") || ""; });
+    el.querySelectorAll("input[name=next]").forEach(function (i) { if (!i.value) i.value = location.pathname + location.search; });
   }
-  function matches(region, m) {
-    var keys = (region.getAttribute("data-live") || "").split(/\s+/);
-    for (var i = 0; i < keys.length; i++) {
-      var k = keys[i];
-      if (k === "all") return true;
-      if (k === "calls" && (m.type.indexOf("call") === 0 || m.type === "event")) return true;
-      if (k === "alerts" && (m.type.indexOf("alert") === 0 || m.alert_id)) return true;
-      if (k === "callbacks" && m.type === "callback") return true;
-      if (k === "channels" && m.type.indexOf("channel") === 0) return true;
-      if (m.call_id && k === "call:" + m.call_id) return true;
-      if (m.alert_id && k === "alert:" + m.alert_id) return true;
+  function updated(region) { region.dispatchEvent(new CustomEvent("live:updated", { bubbles: true })); }
+  function refetch(region) {
+    var src = region && region.getAttribute("data-live-src");
+    if (!src) return Promise.resolve();
+    return fetch(src, { headers: { "Accept": "text/html", "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { region.innerHTML = html; updated(region); })
+      .catch(function () { stale(); reconnect(); });
+  }
+  function parse(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html;
+    fixForms(t.content);
+    return t.content.firstElementChild;
+  }
+  function apply(f) {
+    var region = document.getElementById(f.region);
+    if (!region) return;
+    if (f.op === "inner") {
+      var t = document.createElement("template");
+      t.innerHTML = f.html;
+      fixForms(t.content);
+      region.replaceChildren(t.content);
+    } else if (f.op === "remove") {
+      var gone = document.getElementById(f.id);
+      if (gone && region.contains(gone)) gone.remove();
+    } else if (f.op === "refetch") {
+      refetch(region);
+      return;
+    } else if (f.op === "row") {
+      var el = parse(f.html);
+      if (!el) return;
+      var old = document.getElementById(f.id);
+      if (old && region.contains(old)) { old.replaceWith(el); }
+      else {
+        var where = region.getAttribute("data-live-insert");
+        if (!where) return;
+        var rows = region.querySelector("[data-live-rows]");
+        if (!rows) { refetch(region); return; } // the empty state: render the list once
+        if (where === "bottom") rows.append(el); else rows.prepend(el);
+        var limit = parseInt(region.getAttribute("data-live-limit") || "0", 10);
+        while (limit > 0 && rows.children.length > limit) rows.lastElementChild.remove();
+      }
     }
-    return false;
+    updated(region);
+  }
+  function onMessage(ev) {
+    heard = Date.now();
+    var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
+    switch (m.type) {
+    case "push":
+      try { m.frags.forEach(apply); } catch (e) { stale(); return; }
+      if (m.seq > last) last = m.seq;
+      return;
+    case "attention":
+      setFiring(m.firing);
+      (m.new || []).forEach(function (a) { attention("Alert firing", "#" + a.id + " " + a.title, "alert-" + a.id); });
+      if (m.seq > last) last = m.seq;
+      return;
+    case "hello":
+      setFiring(m.firing);
+      if (m.seq > last) last = m.seq;
+      failed = false; setState("open", "live");
+      return;
+    case "reload":
+      setFiring(m.firing);
+      Promise.all(Array.prototype.map.call(document.querySelectorAll("[data-topic][data-live-src]"), refetch)).then(function () {
+        if (m.seq > last) last = m.seq;
+        if (!failed) setState("open", "live");
+      });
+      return;
+    case "ping":
+      if (!failed && indicator && indicator.dataset.state !== "open") setState("open", "live");
+      return;
+    case "call.notification":
+      notify(m);
+      return;
+    }
   }
   function connect() {
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    var url = proto + location.host + "/api/v1/stream" + (last >= 0 ? "?after=" + last : "");
-    var ws;
-    try { ws = new WebSocket(url); } catch (e) { return retry(); }
-    setState("connecting", "connecting…");
-    ws.onopen = function () { delay = 1000; setState("open", "live"); };
-    ws.onmessage = function (ev) {
-      var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (m.type === "hello") { if (last < 0) last = m.seq; return; }
-      if (m.type === "call.notification") { notify(m); return; }
-      if (m.seq) last = m.seq;
-      document.querySelectorAll("[data-live]").forEach(function (r) { if (matches(r, m)) refresh(r); });
-    };
-    ws.onclose = function () { setState("closed", "reconnecting…"); retry(); };
+    var url = proto + location.host + "/live?topics=" + encodeURIComponent(topics.join(",")) + (last >= 0 ? "&after=" + last : "");
+    try { ws = new WebSocket(url); } catch (e) { ws = null; return retry(); }
+    heard = Date.now();
+    if (!failed) setState("connecting", "connecting…");
+    var self = ws;
+    ws.onopen = function () { delay = 500; };
+    ws.onmessage = function (ev) { if (self === ws) onMessage(ev); };
+    ws.onclose = function () { if (self !== ws) return; ws = null; stale(); retry(); };
   }
-  function retry() { setTimeout(connect, delay); delay = Math.min(delay * 2, 15000); }
+  function reconnect() {
+    if (ws) { var old = ws; ws = null; try { old.close(); } catch (e) {} retry(); }
+  }
+  var timer = null;
+  function retry() {
+    if (timer) return;
+    timer = setTimeout(function () { timer = null; connect(); }, delay);
+    delay = Math.min(delay * 2, 15000);
+  }
+  // The server speaks every 2 s (internal/live/console.go): 4.5 s of
+  // silence means the network is gone even if the socket has not noticed.
+  setInterval(function () {
+    if (ws && Date.now() - heard > 4500) { stale(); reconnect(); }
+  }, 1000);
+  window.addEventListener("online", function () { if (!ws) { delay = 500; if (timer) { clearTimeout(timer); timer = null; } connect(); } });
   function notify(m) {
+    var from = (m.events && m.events[0] && m.events[0].from) || "unknown caller";
+    attention("Incoming call", "from " + from, "call");
     var box = document.getElementById("notifications");
     if (!box) return;
     var div = document.createElement("div");
     div.className = "flash warning";
     div.setAttribute("role", "alert");
-    var from = (m.events && m.events[0] && m.events[0].from) || "unknown caller";
     div.textContent = "Incoming call from " + from;
     box.prepend(div);
   }

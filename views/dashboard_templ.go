@@ -71,7 +71,7 @@ func Dashboard(p Page, d DashboardProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Dashboard</h1><p class=\"muted page-intro\">Calls, alerts and callbacks as they happen. This page updates by itself.</p></div></div><div id=\"dash-counters\" class=\"stats\" data-live=\"calls alerts callbacks\" data-live-src=\"/fragments/dashboard/counters\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Dashboard</h1><p class=\"muted page-intro\">Calls, alerts and callbacks as they happen. This page updates by itself.</p></div></div><div id=\"dash-counters\" class=\"stats\" data-topic=\"dashboard\" data-live=\"calls alerts callbacks\" data-live-src=\"/fragments/dashboard/counters\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -79,7 +79,7 @@ func Dashboard(p Page, d DashboardProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</div>  <div class=\"grid-2 dash-cols\"><section class=\"card dash-alerts\" aria-labelledby=\"open-alerts-h\"><h2 id=\"open-alerts-h\">Open alerts <a class=\"small\" href=\"/alerts\">All alerts</a></h2><div id=\"dash-alerts\" data-live=\"alerts\" data-live-src=\"/fragments/dashboard/alerts\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</div>  <div class=\"grid-2 dash-cols\"><section class=\"card dash-alerts\" aria-labelledby=\"open-alerts-h\"><h2 id=\"open-alerts-h\">Open alerts <a class=\"small\" href=\"/alerts\">All alerts</a></h2><div id=\"dash-alerts\" data-topic=\"dashboard\" data-live-insert=\"top\" data-live-limit=\"20\" data-live=\"alerts\" data-live-src=\"/fragments/dashboard/alerts\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -87,7 +87,7 @@ func Dashboard(p Page, d DashboardProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div></section><div class=\"dash-recent\"><section class=\"card\" aria-labelledby=\"recent-calls-h\"><h2 id=\"recent-calls-h\">Recent calls <a class=\"small\" href=\"/calls\">All calls</a></h2><div id=\"dash-calls\" data-live=\"calls\" data-live-src=\"/fragments/dashboard/calls\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div></section><div class=\"dash-recent\"><section class=\"card\" aria-labelledby=\"recent-calls-h\"><h2 id=\"recent-calls-h\">Recent calls <a class=\"small\" href=\"/calls\">All calls</a></h2><div id=\"dash-calls\" data-topic=\"dashboard\" data-live-insert=\"top\" data-live-limit=\"10\" data-live=\"calls\" data-live-src=\"/fragments/dashboard/calls\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -95,7 +95,7 @@ func Dashboard(p Page, d DashboardProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div></section><section class=\"card\" aria-labelledby=\"recent-callbacks-h\"><h2 id=\"recent-callbacks-h\">Recent callbacks <a class=\"small\" href=\"/callbacks\">Callback inspector</a></h2><div id=\"dash-callbacks\" data-live=\"callbacks\" data-live-src=\"/fragments/dashboard/callbacks\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div></section><section class=\"card\" aria-labelledby=\"recent-callbacks-h\"><h2 id=\"recent-callbacks-h\">Recent callbacks <a class=\"small\" href=\"/callbacks\">Callback inspector</a></h2><div id=\"dash-callbacks\" data-topic=\"dashboard\" data-live-insert=\"top\" data-live-limit=\"10\" data-live=\"callbacks\" data-live-src=\"/fragments/dashboard/callbacks\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

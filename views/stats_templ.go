@@ -80,7 +80,7 @@ func StatsPage(p Page, d StatsProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Stats</h1><p class=\"muted\">Totals per channel and provider over every stored call. A call counts as answered once it was answered (completed calls were).</p></div><div class=\"actions\"><a class=\"button secondary\" href=\"/stats.csv\">Download this table (CSV)</a> <a class=\"button secondary\" href=\"/api/v1/calls.csv\">Export all calls (CSV)</a></div></div><section class=\"card\" aria-label=\"Call statistics\"><div id=\"stats-table\" data-live=\"calls\" data-live-src=\"/fragments/stats\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Stats</h1><p class=\"muted\">Totals per channel and provider over every stored call. A call counts as answered once it was answered (completed calls were).</p></div><div class=\"actions\"><a class=\"button secondary\" href=\"/stats.csv\">Download this table (CSV)</a> <a class=\"button secondary\" href=\"/api/v1/calls.csv\">Export all calls (CSV)</a></div></div><section class=\"card\" aria-label=\"Call statistics\"><div id=\"stats-table\" data-topic=\"stats\" data-live=\"calls\" data-live-src=\"/fragments/stats\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -53,6 +53,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/stats", s.stats)
 	api.All("/*", func(c *fiber.Ctx) error { return &httpError{status: fiber.StatusNotFound, msg: "no such API route"} })
 
-	// Browser console.
+	// Browser console: its live fragments, then its pages.
+	app.Get("/live", s.identify, s.requireSession, s.consoleStream)
 	s.consoleRoutes(app)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,14 +47,55 @@ func (s *Server) stream(c *fiber.Ctx) error {
 		}
 		after = n
 	}
-	if !websocket.IsWebSocketUpgrade(convert(c)) {
-		return &httpError{status: fiber.StatusUpgradeRequired, msg: "this endpoint speaks WebSocket"}
-	}
-	r := convert(c)
 	identity := ""
 	if p.Via == "session" {
 		identity = p.Name
 	}
+	return s.upgrade(c, func(ctx context.Context, conn *websocket.Conn) {
+		live.Serve(ctx, conn, s.Hub, s.Store, identity, after)
+	})
+}
+
+// consoleStream upgrades to the console's WebSocket: HTML fragments of the
+// topics the page shows (?topics=dashboard or call:7,alert:3), resuming
+// after ?after=SEQ, the sequence the page was rendered at. See
+// internal/live/console.go for the messages and static/app.js for the page.
+func (s *Server) consoleStream(c *fiber.Ctx) error {
+	p, ok := principal(c)
+	if !ok || p.Via != "session" {
+		return auth.ErrUnauthorized
+	}
+	after := int64(-1)
+	if v := c.Query("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return badRequest("after must be a sequence number")
+		}
+		after = n
+	}
+	var topics []string
+	for _, t := range strings.Split(c.Query("topics"), ",") {
+		if t == "" {
+			continue
+		}
+		if !live.ValidTopic(t) || len(topics) == 8 {
+			return badRequest("topics: a comma-separated list of up to 8 of dashboard, calls, alerts, callbacks, stats, call:ID, alert:ID")
+		}
+		topics = append(topics, t)
+	}
+	name, admin := p.Name, p.Admin()
+	return s.upgrade(c, func(ctx context.Context, conn *websocket.Conn) {
+		live.ServeConsole(ctx, conn, s.Hub, s.Store, name, admin, topics, after)
+	})
+}
+
+// upgrade hijacks the connection, upgrades it to a WebSocket and runs serve
+// on it until it returns.
+func (s *Server) upgrade(c *fiber.Ctx, serve func(ctx context.Context, conn *websocket.Conn)) error {
+	if !websocket.IsWebSocketUpgrade(convert(c)) {
+		return &httpError{status: fiber.StatusUpgradeRequired, msg: "this endpoint speaks WebSocket"}
+	}
+	r := convert(c)
 	ctx := s.conns.ctx
 	c.Context().HijackSetNoResponse(true)
 	c.Context().Hijack(func(nc net.Conn) {
@@ -68,7 +110,7 @@ func (s *Server) stream(c *fiber.Ctx) error {
 		}
 		done := s.conns.add(conn)
 		defer done()
-		live.Serve(ctx, conn, s.Hub, s.Store, identity, after)
+		serve(ctx, conn)
 	})
 	return nil
 }

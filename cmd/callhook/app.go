@@ -127,6 +127,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	}
 	hub := live.NewHub(512)
 	st.SetOnCommit(hub.Publish)
+	hub.StartRenderer(st)
 	reg := Registry()
 	deps := provider.Deps{HTTPClient: provider.NewOutboundClient(15 * time.Second), Logger: log}
 	metrics := web.NewMetrics(hub)

@@ -236,7 +236,7 @@ func TestBrowserReconnectCatchesUp(t *testing.T) {
 	if _, err := p.Evaluate(`() => { window.__holdWS = true; window.__sockets.forEach(ws => ws.close()); }`); err != nil {
 		t.Fatal(err)
 	}
-	if err := expect.Locator(p.Locator("#live-indicator")).ToHaveAttribute("data-state", "closed"); err != nil {
+	if err := expect.Locator(p.Locator("#live-indicator")).ToHaveAttribute("data-state", "stale"); err != nil {
 		t.Fatalf("indicator did not show the cut: %v", err)
 	}
 	a.callback(cbURL, http.StatusOK, `{"call_id": "prov-rc-1", "event_type": "status", "status": "answered"}`)

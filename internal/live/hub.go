@@ -1,7 +1,10 @@
-// Package live fans committed feed rows out to WebSocket clients: the
-// console and /api/v1/stream. It publishes only what the store hands it after
-// a commit, marshals each message once, and drops clients that cannot keep up
-// (they reconnect with ?after=SEQ and lose nothing).
+// Package live fans committed feed rows out to WebSocket clients. API
+// clients of /api/v1/stream get each row as JSON, marshalled once. Consoles
+// get HTML fragments: a renderer goroutine turns each committed batch into
+// the fragments of the views it touches, rendered once with the pages' own
+// templ components, and the hub sends each console only the topics it shows
+// (push.go). Clients that cannot keep up are dropped; they reconnect with
+// ?after=SEQ and lose nothing.
 package live
 
 import (
@@ -38,9 +41,13 @@ type frame struct {
 // Client is one subscriber.
 type Client struct {
 	identity string
-	send     chan frame
-	dropped  chan struct{}
-	once     sync.Once
+	// console clients get fragments of their topics, not JSON rows.
+	console bool
+	admin   bool
+	topics  []string
+	send    chan frame
+	dropped chan struct{}
+	once    sync.Once
 }
 
 // Dropped is closed when the hub gave up on the client (slow or shutting down).
@@ -55,6 +62,8 @@ type Hub struct {
 	closed  bool
 	// Buffer is each client's queue length.
 	buffer int
+	// r renders fragments for console clients (nil: no consoles).
+	r *renderer
 }
 
 // NewHub returns an empty hub; buffer is each client's queue length (default 256).
@@ -67,7 +76,11 @@ func NewHub(buffer int) *Hub {
 
 // Subscribe adds a client. identity is the console user name ("" for API clients).
 func (h *Hub) Subscribe(identity string) *Client {
-	c := &Client{identity: identity, send: make(chan frame, h.buffer), dropped: make(chan struct{})}
+	return h.add(&Client{identity: identity})
+}
+
+func (h *Hub) add(c *Client) *Client {
+	c.send, c.dropped = make(chan frame, h.buffer), make(chan struct{})
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -86,8 +99,13 @@ func (h *Hub) Unsubscribe(c *Client) {
 	c.drop()
 }
 
-// Publish sends committed feed rows to every client, in order.
+// Publish sends committed feed rows to every API client, in order, and
+// hands them to the renderer for the consoles. It runs on the store's writer
+// goroutine, so it only marshals and queues: rendering happens elsewhere.
 func (h *Hub) Publish(items []voice.FeedItem) {
+	if h.r != nil {
+		h.r.queue(items)
+	}
 	frames := make([]frame, 0, len(items))
 	for _, it := range items {
 		b, err := json.Marshal(FromFeed(it))
@@ -99,7 +117,9 @@ func (h *Hub) Publish(items []voice.FeedItem) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
-		h.deliver(c, frames)
+		if !c.console {
+			h.deliver(c, frames)
+		}
 	}
 }
 
@@ -157,6 +177,9 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
+	if h.r != nil {
+		h.r.stop()
+	}
 	for c := range h.clients {
 		c.drop()
 		delete(h.clients, c)

@@ -1,0 +1,386 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"callhook/internal/store"
+	"callhook/internal/voice"
+	"callhook/views"
+)
+
+// Reads is what the renderer and a resuming console read from the store:
+// once per committed batch (or per resume), never per subscriber.
+type Reads interface {
+	Feed
+	DashboardCounts(ctx context.Context, since time.Time, limit int) (store.Counts, error)
+	AlertView(ctx context.Context, id int64) (voice.AlertView, error)
+	Alert(ctx context.Context, id int64) (*store.Alert, error)
+	CachedChannel(ctx context.Context, id string) (*store.Channel, error)
+}
+
+// countCap bounds the dashboard counters, as the dashboard page does
+// (web/console_ops.go): a count at the cap shows as "500+".
+const countCap = 500
+
+// Frag is one change to a console page, applied by static/app.js:
+//   - "inner": the region's content becomes HTML (the counters, a call's facts);
+//   - "row": the element ID becomes HTML; if the page does not show it, it is
+//     inserted into the region's rows when the region takes new rows;
+//   - "remove": the element ID goes (an alert that left the open list);
+//   - "refetch": the region is fetched again from its data-live-src once (the
+//     stats table and an alert's page, whose renders need the session).
+type Frag struct {
+	Op     string `json:"op"`
+	Region string `json:"region"`
+	ID     string `json:"id,omitempty"`
+	HTML   string `json:"html,omitempty"`
+	// role: 0 for everyone, roleViewer or roleAdmin for a variant (an
+	// alert's Call again button is for admins).
+	role int
+}
+
+const (
+	roleViewer = 1
+	roleAdmin  = 2
+)
+
+// pushMsg is what a console receives for one topic of one batch.
+type pushMsg struct {
+	Type  string `json:"type"` // "push"
+	Seq   int64  `json:"seq"`
+	Topic string `json:"topic"`
+	Frags []Frag `json:"frags"`
+}
+
+// attentionMsg goes to every console when alerts change: the firing count
+// for the tab title and the alerts that just started firing, for the
+// opt-in notification.
+type attentionMsg struct {
+	Type   string      `json:"type"` // "attention"
+	Seq    int64       `json:"seq"`
+	Firing int         `json:"firing"`
+	New    []newFiring `json:"new,omitempty"`
+}
+
+type newFiring struct {
+	ID    int64  `json:"id"`
+	Title string `json:"title"`
+}
+
+// ValidTopic reports whether a console may subscribe to topic: dashboard,
+// calls, alerts, callbacks, stats, call:ID or alert:ID.
+func ValidTopic(t string) bool {
+	switch t {
+	case "dashboard", "calls", "alerts", "callbacks", "stats":
+		return true
+	}
+	for _, p := range []string{"call:", "alert:"} {
+		if rest, ok := strings.CutPrefix(t, p); ok {
+			n, err := strconv.ParseInt(rest, 10, 64)
+			return err == nil && n > 0 && strconv.FormatInt(n, 10) == rest
+		}
+	}
+	return false
+}
+
+// rendered is the outcome of rendering one batch: per topic its fragments
+// (role-tagged), and the attention message if alerts changed.
+type rendered struct {
+	seq       int64
+	topics    map[string][]Frag
+	order     []string
+	attention *attentionMsg
+}
+
+// renderBatch renders the fragments of items for the topics in want. It is
+// the single place fragments are made: the renderer goroutine calls it once
+// per batch for every topic any console shows, and a resuming console calls
+// it once for what it missed.
+func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want func(string) bool) rendered {
+	out := rendered{topics: map[string][]Frag{}}
+	index := map[string]int{} // topic + element id -> position, so a batch sends an element once, in its latest state
+	add := func(topic string, f Frag) {
+		if !want(topic) {
+			return
+		}
+		if _, ok := out.topics[topic]; !ok {
+			out.order = append(out.order, topic)
+		}
+		key := topic + "\x00" + f.Region + "\x00" + f.ID + "\x00" + strconv.Itoa(f.role)
+		if i, ok := index[key]; ok {
+			out.topics[topic][i] = f
+			return
+		}
+		index[key] = len(out.topics[topic])
+		out.topics[topic] = append(out.topics[topic], f)
+	}
+	html := func(c templ.Component) string {
+		var b bytes.Buffer
+		_ = c.Render(ctx, &b) // a template cannot fail on a bytes.Buffer
+		return b.String()
+	}
+	countsDirty, statsDirty := false, false
+	alerts := map[int64]bool{}
+	var alertOrder []int64
+	markAlert := func(id *int64) {
+		if id != nil && !alerts[*id] {
+			alerts[*id] = true
+			alertOrder = append(alertOrder, *id)
+		}
+	}
+	calls := map[int64]voice.CallView{}
+	var callOrder []int64
+	var fresh []newFiring
+	for _, it := range items {
+		out.seq = max(out.seq, it.Seq)
+		switch it.Type {
+		case voice.FeedCallCreated, voice.FeedCallUpdated:
+			var v voice.CallView
+			if json.Unmarshal([]byte(it.Data), &v) != nil || v.ID == 0 {
+				continue
+			}
+			id := "call-row-" + strconv.FormatInt(v.ID, 10)
+			add("dashboard", Frag{Op: "row", Region: "dash-calls", ID: id, HTML: html(views.CallRow(v, true))})
+			add("calls", Frag{Op: "row", Region: "calls-list", ID: id, HTML: html(views.CallRow(v, false))})
+			if _, ok := calls[v.ID]; !ok {
+				callOrder = append(callOrder, v.ID)
+			}
+			calls[v.ID] = v
+			markAlert(v.AlertID)
+			countsDirty, statsDirty = true, true
+		case voice.FeedEvent:
+			var e voice.EventView
+			if it.CallID == nil || json.Unmarshal([]byte(it.Data), &e) != nil || e.ID == 0 {
+				continue
+			}
+			add("call:"+strconv.FormatInt(*it.CallID, 10), Frag{Op: "row", Region: "call-timeline",
+				ID: "event-" + strconv.FormatInt(e.ID, 10), HTML: html(views.TimelineEntry(e, it.AlertID != nil))})
+		case voice.FeedAlertCreated, voice.FeedAlertUpdated:
+			markAlert(it.AlertID)
+			countsDirty = true
+			if it.Type == voice.FeedAlertCreated {
+				var a voice.AlertView
+				if json.Unmarshal([]byte(it.Data), &a) == nil && a.State == "firing" {
+					fresh = append(fresh, newFiring{ID: a.ID, Title: a.Title})
+				}
+			}
+		case voice.FeedCallback:
+			var cb voice.CallbackView
+			if json.Unmarshal([]byte(it.Data), &cb) != nil || cb.ID == 0 {
+				continue
+			}
+			id := "callback-row-" + strconv.FormatInt(cb.ID, 10)
+			add("dashboard", Frag{Op: "row", Region: "dash-callbacks", ID: id, HTML: html(views.CallbackRow(cb, true))})
+			add("callbacks", Frag{Op: "row", Region: "callbacks-list", ID: id, HTML: html(views.CallbackRow(cb, false))})
+			if cb.Outcome == "rejected" {
+				countsDirty = true
+			}
+		}
+	}
+	// An alert's card, row and page follow its calls as well as its state.
+	for _, id := range alertOrder {
+		sid := strconv.FormatInt(id, 10)
+		add("alert:"+sid, Frag{Op: "refetch", Region: "alert-detail"})
+		// The renderer cannot know which calls an alert has before reading
+		// it, so "call:*" (some call page is open) asks for the read too.
+		if !want("dashboard") && !want("alerts") && !want("call:*") {
+			continue
+		}
+		a, err := reads.AlertView(ctx, id)
+		if err != nil {
+			continue // deleted or unreadable: the next change or reload shows it
+		}
+		for _, role := range []int{roleViewer, roleAdmin} {
+			l := views.AlertListProps{Admin: role == roleAdmin}
+			if a.State == "firing" || a.State == "acknowledged" {
+				l.Compact = true
+				add("dashboard", Frag{Op: "row", Region: "dash-alerts", ID: "alert-card-" + sid, HTML: html(views.AlertCard(a, l)), role: role})
+				l.Compact = false
+			} else {
+				add("dashboard", Frag{Op: "remove", Region: "dash-alerts", ID: "alert-card-" + sid, role: role})
+			}
+			add("alerts", Frag{Op: "row", Region: "alerts-list", ID: "alert-row-" + sid, HTML: html(views.AlertRow(a, l)), role: role})
+		}
+		// A call's facts show its alert's state.
+		for _, c := range a.Calls {
+			if want("call:" + strconv.FormatInt(c.ID, 10)) {
+				if _, ok := calls[c.ID]; !ok {
+					callOrder = append(callOrder, c.ID)
+					calls[c.ID] = c
+				}
+			}
+		}
+	}
+	for _, id := range callOrder {
+		topic := "call:" + strconv.FormatInt(id, 10)
+		if !want(topic) {
+			continue
+		}
+		p := views.CallProps{Call: calls[id]}
+		if p.Call.AlertID != nil {
+			if a, err := reads.Alert(ctx, *p.Call.AlertID); err == nil {
+				p.AlertTitle, p.AlertState = a.Title, a.State
+			}
+		}
+		if ch, err := reads.CachedChannel(ctx, p.Call.ChannelID); err == nil {
+			p.ChannelName = ch.Name
+		}
+		add(topic, Frag{Op: "inner", Region: "call-facts", HTML: html(views.CallFacts(p))})
+	}
+	if statsDirty {
+		add("stats", Frag{Op: "refetch", Region: "stats-table"})
+	}
+	if countsDirty {
+		if c, err := reads.DashboardCounts(ctx, time.Now().Add(-time.Hour), countCap); err == nil {
+			n := views.DashboardCounts{Cap: c.Cap, InProgress: c.InProgress, Firing: c.Firing, Acknowledged: c.Acknowledged, Rejected: c.Rejected}
+			add("dashboard", Frag{Op: "inner", Region: "dash-counters", HTML: html(views.DashboardCounters(n))})
+			if len(alerts) > 0 {
+				out.attention = &attentionMsg{Type: "attention", Seq: out.seq, Firing: c.Firing, New: fresh}
+			}
+		}
+	}
+	return out
+}
+
+// encode marshals the fragments of topic for role (viewer or admin).
+func (r rendered) encode(topic string, role int) []byte {
+	var fs []Frag
+	for _, f := range r.topics[topic] {
+		if f.role == 0 || f.role == role {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(pushMsg{Type: "push", Seq: r.seq, Topic: topic, Frags: fs})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// renderer turns committed batches into console fragments on its own
+// goroutine, in commit order. Batches that queue up while it renders are
+// rendered together: under load a console gets fewer, larger pushes instead
+// of falling behind.
+type renderer struct {
+	hub     *Hub
+	reads   Reads
+	mu      sync.Mutex
+	pending []voice.FeedItem
+	wake    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+// StartRenderer starts rendering console fragments from reads; Close stops it.
+func (h *Hub) StartRenderer(reads Reads) {
+	r := &renderer{hub: h, reads: reads, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	h.mu.Lock()
+	h.r = r
+	h.mu.Unlock()
+	go r.run()
+}
+
+func (r *renderer) queue(items []voice.FeedItem) {
+	r.mu.Lock()
+	r.pending = append(r.pending, items...)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *renderer) stop() { r.once.Do(func() { close(r.done) }) }
+
+func (r *renderer) run() {
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-r.wake:
+		}
+		r.mu.Lock()
+		items := r.pending
+		r.pending = nil
+		r.mu.Unlock()
+		if len(items) > 0 {
+			r.hub.pushBatch(r.reads, items)
+		}
+	}
+}
+
+// pushBatch renders items once for the topics the consoles show and sends
+// each console the messages of its topics.
+func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem) {
+	h.mu.RLock()
+	topics := map[string]bool{}
+	consoles := 0
+	for c := range h.clients {
+		if c.console {
+			consoles++
+			for _, t := range c.topics {
+				topics[t] = true
+				if strings.HasPrefix(t, "call:") {
+					topics["call:*"] = true
+				}
+			}
+		}
+	}
+	h.mu.RUnlock()
+	if consoles == 0 {
+		return
+	}
+	out := renderBatch(context.Background(), reads, items, func(t string) bool { return topics[t] })
+	type key struct {
+		topic string
+		role  int
+	}
+	msgs := map[key][]byte{}
+	for _, t := range out.order {
+		msgs[key{t, roleViewer}] = out.encode(t, roleViewer)
+		msgs[key{t, roleAdmin}] = out.encode(t, roleAdmin)
+	}
+	var att []byte
+	if out.attention != nil {
+		att, _ = json.Marshal(out.attention)
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if !c.console {
+			continue
+		}
+		role := roleViewer
+		if c.admin {
+			role = roleAdmin
+		}
+		frames := make([]frame, 0, len(c.topics)+1)
+		for _, t := range c.topics {
+			if b := msgs[key{t, role}]; b != nil {
+				frames = append(frames, frame{seq: out.seq, data: b})
+			}
+		}
+		if att != nil {
+			frames = append(frames, frame{seq: out.seq, data: att})
+		}
+		if len(frames) > 0 {
+			h.deliver(c, frames)
+		}
+	}
+}
+
+// SubscribeConsole adds a console showing topics (see ValidTopic).
+func (h *Hub) SubscribeConsole(identity string, admin bool, topics []string) *Client {
+	return h.add(&Client{identity: identity, console: true, admin: admin, topics: topics})
+}

@@ -1,0 +1,228 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"callhook/internal/store"
+	"callhook/internal/voice"
+)
+
+// fakeReads counts the renderer's store reads.
+type fakeReads struct {
+	feed   []voice.FeedItem
+	counts atomic.Int32
+	alerts atomic.Int32
+}
+
+func (f *fakeReads) FeedAfter(_ context.Context, after int64, limit int) ([]voice.FeedItem, error) {
+	var out []voice.FeedItem
+	for _, it := range f.feed {
+		if it.Seq > after && len(out) < limit {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeReads) LastSeq(context.Context) (int64, error) {
+	if len(f.feed) == 0 {
+		return 0, nil
+	}
+	return f.feed[len(f.feed)-1].Seq, nil
+}
+
+func (f *fakeReads) DashboardCounts(context.Context, time.Time, int) (store.Counts, error) {
+	f.counts.Add(1)
+	return store.Counts{InProgress: 1, Firing: 2, Cap: countCap}, nil
+}
+
+func (f *fakeReads) AlertView(_ context.Context, id int64) (voice.AlertView, error) {
+	f.alerts.Add(1)
+	return voice.AlertView{ID: id, Title: "Disk full", State: "firing", Severity: "critical"}, nil
+}
+
+func (f *fakeReads) Alert(_ context.Context, id int64) (*store.Alert, error) {
+	return &store.Alert{ID: id, Title: "Disk full", State: "firing"}, nil
+}
+
+func (f *fakeReads) CachedChannel(_ context.Context, id string) (*store.Channel, error) {
+	return &store.Channel{ID: id, Name: id}, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func callItem(seq, callID int64, status string) voice.FeedItem {
+	b, _ := json.Marshal(voice.CallView{ID: callID, Status: status, ChannelID: "oncall", Provider: "generic"})
+	return voice.FeedItem{Seq: seq, Type: voice.FeedCallUpdated, CallID: ptr(callID), Data: string(b)}
+}
+
+func eventItem(seq, callID, eventID int64, status string) voice.FeedItem {
+	b, _ := json.Marshal(voice.EventView{ID: eventID, EventType: "status", Status: status})
+	return voice.FeedItem{Seq: seq, Type: voice.FeedEvent, CallID: ptr(callID), Data: string(b)}
+}
+
+func alertItem(seq, alertID int64) voice.FeedItem {
+	b, _ := json.Marshal(voice.AlertView{ID: alertID, Title: "Disk full", State: "firing"})
+	return voice.FeedItem{Seq: seq, Type: voice.FeedAlertCreated, AlertID: ptr(alertID), Data: string(b)}
+}
+
+// recv reads one frame or fails after a second.
+func recv(t *testing.T, c *Client) frame {
+	t.Helper()
+	select {
+	case f := <-c.send:
+		return f
+	case <-time.After(time.Second):
+		t.Fatal("no frame")
+	}
+	return frame{}
+}
+
+func none(t *testing.T, c *Client) {
+	t.Helper()
+	select {
+	case f := <-c.send:
+		t.Fatalf("unexpected frame %s", f.data)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestPushRendersOnceForEverySubscriber(t *testing.T) {
+	reads := &fakeReads{}
+	h := NewHub(16)
+	defer h.Close()
+	h.StartRenderer(reads)
+	var subs []*Client
+	for range 50 {
+		subs = append(subs, h.SubscribeConsole("u", false, []string{"dashboard"}))
+	}
+	api := h.Subscribe("")
+	h.Publish([]voice.FeedItem{callItem(1, 7, "ringing"), alertItem(2, 3)})
+
+	var first []byte
+	for i, c := range subs {
+		push, att := recv(t, c), recv(t, c)
+		if i == 0 {
+			first = push.data
+		} else if &push.data[0] != &first[0] {
+			t.Fatal("subscribers got separately encoded pushes: the batch was rendered more than once")
+		}
+		var m pushMsg
+		if err := json.Unmarshal(push.data, &m); err != nil || m.Type != "push" || m.Seq != 2 || m.Topic != "dashboard" {
+			t.Fatalf("push %s", push.data)
+		}
+		regions := map[string]bool{}
+		for _, f := range m.Frags {
+			regions[f.Region+"/"+f.ID] = true
+		}
+		for _, want := range []string{"dash-calls/call-row-7", "dash-alerts/alert-card-3", "dash-counters/"} {
+			if !regions[want] {
+				t.Fatalf("push lacks %s: %s", want, push.data)
+			}
+		}
+		var a attentionMsg
+		if err := json.Unmarshal(att.data, &a); err != nil || a.Type != "attention" || a.Firing != 2 || len(a.New) != 1 || a.New[0].ID != 3 {
+			t.Fatalf("attention %s", att.data)
+		}
+	}
+	if n, m := reads.counts.Load(), reads.alerts.Load(); n != 1 || m != 1 {
+		t.Errorf("store read %d counts and %d alerts for 50 subscribers, want 1 and 1", n, m)
+	}
+	// The API stream still gets the JSON rows, and no fragments.
+	for want := int64(1); want <= 2; want++ {
+		if f := recv(t, api); f.seq != want || !strings.HasPrefix(string(f.data), `{"seq":`) {
+			t.Fatalf("api frame %s", f.data)
+		}
+	}
+	none(t, api)
+}
+
+func TestPushTopicsAndOrder(t *testing.T) {
+	h := NewHub(64)
+	defer h.Close()
+	h.StartRenderer(&fakeReads{})
+	call7 := h.SubscribeConsole("u", false, []string{"call:7"})
+	call8 := h.SubscribeConsole("u", false, []string{"call:8"})
+	for seq := int64(1); seq <= 5; seq++ {
+		h.Publish([]voice.FeedItem{eventItem(seq, 7, 100+seq, "ringing")})
+	}
+	var last int64
+	seen := 0
+	for seen < 5 {
+		f := recv(t, call7)
+		var m pushMsg
+		if err := json.Unmarshal(f.data, &m); err != nil || m.Topic != "call:7" {
+			t.Fatalf("frame %s", f.data)
+		}
+		if m.Seq <= last {
+			t.Fatalf("seq %d after %d: out of order", m.Seq, last)
+		}
+		last = m.Seq
+		for _, fr := range m.Frags {
+			if fr.Region != "call-timeline" || !strings.Contains(fr.HTML, `id="`+fr.ID+`"`) {
+				t.Fatalf("fragment %+v", fr)
+			}
+			seen++
+		}
+	}
+	if last != 5 {
+		t.Errorf("last seq %d, want 5", last)
+	}
+	none(t, call8) // a page of another call hears nothing of call 7
+}
+
+func TestCatchUp(t *testing.T) {
+	reads := &fakeReads{}
+	for seq := int64(1); seq <= resumeMax+10; seq++ {
+		reads.feed = append(reads.feed, eventItem(seq, 7, seq, "ringing"))
+	}
+	tests := []struct {
+		name       string
+		after      int64
+		wantType   string
+		wantSeq    int64
+		wantFrames int
+	}{
+		{"a few missed: pushed", resumeMax + 5, "push", resumeMax + 10, 1},
+		{"none missed", resumeMax + 10, "", resumeMax + 10, 0},
+		{"too far behind: reload", 1, "reload", resumeMax + 10, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got [][]byte
+			seq, firing, ok := catchUp(context.Background(), reads, false, []string{"call:7"}, tt.after, func(b []byte) bool {
+				got = append(got, b)
+				return true
+			})
+			if !ok || seq != tt.wantSeq || firing == nil || *firing != 2 || len(got) != tt.wantFrames {
+				t.Fatalf("seq %d ok %v frames %d, want seq %d and %d frames", seq, ok, len(got), tt.wantSeq, tt.wantFrames)
+			}
+			if tt.wantFrames == 0 {
+				return
+			}
+			var m pushMsg
+			if err := json.Unmarshal(got[0], &m); err != nil || m.Type != tt.wantType {
+				t.Fatalf("frame %s, want %s", got[0], tt.wantType)
+			}
+			if tt.wantType == "push" && len(m.Frags) != 5 {
+				t.Errorf("%d fragments for 5 missed events", len(m.Frags))
+			}
+		})
+	}
+}
+
+func TestValidTopic(t *testing.T) {
+	for topic, want := range map[string]bool{
+		"dashboard": true, "call:7": true, "alert:12": true, "stats": true,
+		"call:": false, "call:07": false, "call:-1": false, "channels": false, "": false, "alert:x": false,
+	} {
+		if ValidTopic(topic) != want {
+			t.Errorf("ValidTopic(%q) = %v", topic, !want)
+		}
+	}
+}
