@@ -6,7 +6,7 @@ GO ?= go
 export GOTOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
 FUZZTIME ?= 30s
 
-.PHONY: run demo build test unit browser generate check-generated lint vulncheck fuzz bench
+.PHONY: run demo build test test-postgres unit browser generate check-generated lint vulncheck fuzz bench
 
 run: ## serve on 127.0.0.1:8080 with SQLite at data/callhook.db
 	$(GO) run ./cmd/callhook serve
@@ -45,6 +45,14 @@ browser: ## Chromium and the playwright driver for the browser tests
 
 test: browser check-generated lint vulncheck ## everything, browser tests included
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) test-postgres
+
+# The store's suite again on PostgreSQL (docs/scale-out.md): the test starts
+# a throwaway cluster through .ci/postgres (installing Debian's postgresql
+# when missing) unless CALLHOOK_TEST_POSTGRES names a server, and fails if
+# none can be started.
+test-postgres: ## the store's suite on PostgreSQL, two processes included
+	CALLHOOK_TEST_DB=postgres $(GO) test -race -count=1 -timeout 15m ./internal/store/
 
 unit: ## everything but the browser tests, for the edit-test loop
 	$(GO) test -count=1 -skip '^TestBrowser' ./...

@@ -8,3 +8,9 @@ import "embed"
 //
 //go:embed sqlite/*.sql
 var SQLite embed.FS
+
+// Postgres holds the PostgreSQL migrations: the same schema and meaning as
+// SQLite's, in PostgreSQL's types (docs/scale-out.md).
+//
+//go:embed postgres/*.sql
+var Postgres embed.FS

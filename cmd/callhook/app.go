@@ -126,7 +126,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 		return nil, err
 	}
 	hub := live.NewHub(512)
-	st.SetOnCommit(hub.Publish)
+	if err := st.SetOnCommit(hub.Publish); err != nil {
+		st.Close()
+		ln.Close()
+		return nil, err
+	}
 	hub.StartRenderer(st)
 	reg := Registry()
 	deps := provider.Deps{HTTPClient: provider.NewOutboundClient(15 * time.Second), Logger: log}

@@ -33,11 +33,10 @@ func (tx *Tx) FindCall(ctx context.Context, channelID, prov, providerCallID stri
 	return tx.findCall(ctx, channelID, prov, providerCallID)
 }
 
-// DueForPoll returns up to limit calls whose next poll time has come.
+// DueForPoll returns up to limit calls whose next poll time has come. On
+// PostgreSQL it claims them, so another process does not poll them too.
 func (s *Store) DueForPoll(ctx context.Context, now time.Time, limit int) ([]Call, error) {
-	var out []Call
-	err := s.db.NewSelect().Model(&out).Where("next_poll_at IS NOT NULL AND next_poll_at <= ?", now).
-		Order("next_poll_at").Limit(int64(limit)).Scan(ctx)
+	out, err := s.d.dueForPoll(ctx, s, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due for poll: %w", err)
 	}

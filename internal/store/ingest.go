@@ -87,6 +87,14 @@ func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
 	st := &ingestState{calls: map[callKey]*voice.CallState{}, rows: map[*voice.CallState]*Call{},
 		alerts: map[int64]*voice.AlertSnapshot{}, firing: map[string]int64{}, changed: map[*voice.CallState]bool{}}
 
+	// A group decided before in a transaction that did not commit is
+	// decided again from scratch.
+	for _, j := range jobs {
+		j.res, j.plan, j.dupOf, j.dupJob, j.events = IngestResult{}, voice.IngestPlan{}, 0, nil, nil
+	}
+	if err := tx.d.lockIngest(ctx, tx, jobs); err != nil {
+		return err
+	}
 	// Duplicates: of callbacks committed before, or of one earlier in this group.
 	var keys [][]byte
 	for _, j := range jobs {
@@ -450,6 +458,9 @@ type AlertActor struct {
 // ChangeAlert applies action to the alert if it changes its state, records the
 // change and publishes it. It reports whether the state changed.
 func (tx *Tx) ChangeAlert(ctx context.Context, alertID int64, a voice.Action, by AlertActor, now time.Time) (bool, error) {
+	if err := tx.d.lockAlert(ctx, tx, alertID); err != nil {
+		return false, err
+	}
 	al, err := GetAlert(ctx, tx, alertID)
 	if err != nil {
 		return false, err

@@ -57,6 +57,9 @@ func TestKeypadActions(t *testing.T) {
 	if len(qs) != 1 {
 		t.Fatalf("queries: %v", qs)
 	}
+	if onPostgres() {
+		return // the plan below is SQLite's
+	}
 	rows, err := st.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+qs[0])
 	if err != nil {
 		t.Fatal(err)

@@ -327,10 +327,10 @@ type Counts struct {
 func (s *Store) DashboardCounts(ctx context.Context, since time.Time, limit int) (Counts, error) {
 	out := Counts{Cap: limit}
 	err := s.db.NewRaw(`SELECT
-		(SELECT COUNT(*) FROM (SELECT 1 FROM calls WHERE status IN ('queued', 'ringing', 'answered') LIMIT ?)),
-		(SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE state = 'firing' LIMIT ?)),
-		(SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE state = 'acknowledged' LIMIT ?)),
-		(SELECT COUNT(*) FROM (SELECT received_at FROM callbacks WHERE outcome = 'rejected' ORDER BY id DESC LIMIT ?) WHERE received_at >= ?)`,
+		(SELECT COUNT(*) FROM (SELECT 1 FROM calls WHERE status IN ('queued', 'ringing', 'answered') LIMIT ?) AS p),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE state = 'firing' LIMIT ?) AS f),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE state = 'acknowledged' LIMIT ?) AS a),
+		(SELECT COUNT(*) FROM (SELECT received_at FROM callbacks WHERE outcome = 'rejected' ORDER BY id DESC LIMIT ?) AS r WHERE received_at >= ?)`,
 		limit, limit, limit, limit, since.UTC()).Scan(ctx, &out.InProgress, &out.Firing, &out.Acknowledged, &out.Rejected)
 	if err != nil {
 		return out, fmt.Errorf("store: dashboard counts: %w", err)

@@ -121,7 +121,7 @@ func multiRowSQL(table, columns string, n int) string {
 
 // insertMany inserts n rows, each row's values given by args, and calls
 // setID with each row's id: consecutive, because only the writer inserts.
-func (tx *Tx) insertMany(ctx context.Context, table string, n int, args func(i int) []any, setID func(i int, id int64)) error {
+func (sqliteDialect) insertMany(ctx context.Context, tx *Tx, table string, n int, args func(i int) []any, setID func(i int, id int64)) error {
 	for start := 0; start < n; {
 		size := maxRowsPerInsert
 		for size > n-start {
@@ -184,7 +184,7 @@ func jsonText(v any, isNil bool) (any, error) {
 }
 
 // insertCallbacks inserts callback rows and sets their ids.
-func (tx *Tx) insertCallbacks(ctx context.Context, cbs []*Callback) error {
+func (d sqliteDialect) insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callback) error {
 	args := make([][]any, len(cbs))
 	for i, cb := range cbs {
 		headers := cb.HeadersJSON
@@ -210,12 +210,12 @@ func (tx *Tx) insertCallbacks(ctx context.Context, cbs []*Callback) error {
 			cb.BodySize, cb.BodyTruncated, cb.Outcome, cb.Reason, cb.Error, cb.StatusCode, cb.EventCount,
 			optInt(cb.ReplayOf), cb.RemoteAddr, cb.SecretOK, timeText(cb.ReceivedAt), key}
 	}
-	return tx.insertMany(ctx, "callbacks", len(cbs), func(i int) []any { return args[i] },
+	return d.insertMany(ctx, tx, "callbacks", len(cbs), func(i int) []any { return args[i] },
 		func(i int, id int64) { cbs[i].ID = id })
 }
 
 // insertEvents inserts event rows and sets their ids.
-func (tx *Tx) insertEvents(ctx context.Context, evs []*Event) error {
+func (d sqliteDialect) insertEvents(ctx context.Context, tx *Tx, evs []*Event) error {
 	args := make([][]any, len(evs))
 	for i, ev := range evs {
 		raw, err := jsonText(ev.Raw, ev.Raw == nil)
@@ -226,17 +226,13 @@ func (tx *Tx) insertEvents(ctx context.Context, evs []*Event) error {
 			ev.Status, ev.Digit, ev.Action, ev.Applied, ev.Native, ev.Message, ev.Seq, optTimeText(ev.OccurredAt),
 			timeText(ev.ReceivedAt), raw}
 	}
-	return tx.insertMany(ctx, "events", len(evs), func(i int) []any { return args[i] },
+	return d.insertMany(ctx, tx, "events", len(evs), func(i int) []any { return args[i] },
 		func(i int, id int64) { evs[i].ID = id })
-}
-
-func (tx *Tx) insertEvent(ctx context.Context, ev *Event) error {
-	return tx.insertEvents(ctx, []*Event{ev})
 }
 
 // insertCall inserts a call row and sets its id. A call the channel already
 // has (same provider and provider call id) is a conflict.
-func (tx *Tx) insertCall(ctx context.Context, c *Call) error {
+func (sqliteDialect) insertCall(ctx context.Context, tx *Tx, c *Call) error {
 	r, err := tx.hot.stmt("insertCall").ExecContext(ctx, c.ChannelID, optInt(c.AlertID), c.Provider, c.ProviderCallID,
 		c.Direction, c.From, c.To, c.Message, c.Status, c.DurationS, c.MOS, c.PollAttempts, optTimeText(c.NextPollAt),
 		timeText(c.CreatedAt), timeText(c.UpdatedAt))
@@ -256,7 +252,7 @@ func (tx *Tx) insertCall(ctx context.Context, c *Call) error {
 // their count has bits set: one UPDATE ... FROM (VALUES ...) each, since
 // opening and closing the cursors of calls and its indexes per row was an
 // eighth of the writer's time under load.
-func (tx *Tx) saveCalls(ctx context.Context, calls []*Call) error {
+func (sqliteDialect) saveCalls(ctx context.Context, tx *Tx, calls []*Call) error {
 	return lookupChunks(len(calls), func(start, size, padded int) error {
 		args := make([]any, 0, 8*padded)
 		for i := 0; i < padded; i++ {
@@ -270,7 +266,7 @@ func (tx *Tx) saveCalls(ctx context.Context, calls []*Call) error {
 	})
 }
 
-func (tx *Tx) saveCall(ctx context.Context, c *Call) error {
+func (sqliteDialect) saveCall(ctx context.Context, tx *Tx, c *Call) error {
 	if _, err := tx.hot.stmt("updateCall").ExecContext(ctx, c.Status, c.DurationS, c.MOS, c.From, c.To,
 		optTimeText(c.NextPollAt), timeText(c.UpdatedAt), c.ID); err != nil {
 		return fmt.Errorf("store: update call: %w", err)
@@ -281,8 +277,8 @@ func (tx *Tx) saveCall(ctx context.Context, c *Call) error {
 // insertFeed inserts the feed rows of a batch and sets their sequence
 // numbers (AUTOINCREMENT: consecutive within one insert, as only the writer
 // inserts).
-func insertFeed(ctx context.Context, tx *Tx, feed []voice.FeedItem) error {
-	return tx.insertMany(ctx, "feed", len(feed), func(i int) []any {
+func (d sqliteDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.FeedItem) error {
+	return d.insertMany(ctx, tx, "feed", len(feed), func(i int) []any {
 		it := &feed[i]
 		return []any{it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, timeText(it.CreatedAt)}
 	}, func(i int, seq int64) { feed[i].Seq = seq })
@@ -306,7 +302,7 @@ func lookupChunks(n int, each func(start, size, padded int) error) error {
 }
 
 // dedupeLookup returns the ids of committed callbacks by dedupe key.
-func (tx *Tx) dedupeLookup(ctx context.Context, keys [][]byte) (map[string]int64, error) {
+func (sqliteDialect) dedupeLookup(ctx context.Context, tx *Tx, keys [][]byte) (map[string]int64, error) {
 	out := map[string]int64{}
 	err := lookupChunks(len(keys), func(start, size, padded int) error {
 		args := make([]any, padded)
@@ -332,7 +328,7 @@ func (tx *Tx) dedupeLookup(ctx context.Context, keys [][]byte) (map[string]int64
 }
 
 // loadCalls reads the calls of keys not yet in st.
-func (tx *Tx) loadCalls(ctx context.Context, st *ingestState, keys []callKey) error {
+func (sqliteDialect) loadCalls(ctx context.Context, tx *Tx, st *ingestState, keys []callKey) error {
 	var todo []callKey
 	seen := map[callKey]bool{}
 	for _, k := range keys {
@@ -369,7 +365,7 @@ func (tx *Tx) loadCalls(ctx context.Context, st *ingestState, keys []callKey) er
 }
 
 // loadAlerts reads the alerts of the calls in st not yet loaded.
-func (tx *Tx) loadAlerts(ctx context.Context, st *ingestState) error {
+func (sqliteDialect) loadAlerts(ctx context.Context, tx *Tx, st *ingestState) error {
 	var ids []any
 	seen := map[int64]bool{}
 	for _, c := range st.calls {
@@ -431,7 +427,7 @@ func scanCall(r rowScanner) (*Call, error) {
 	return &c, nil
 }
 
-func (tx *Tx) findCall(ctx context.Context, channelID, prov, providerCallID string) (*Call, error) {
+func (sqliteDialect) findCall(ctx context.Context, tx *Tx, channelID, prov, providerCallID string) (*Call, error) {
 	c, err := scanCall(tx.hot.stmt("findCall").QueryRowContext(ctx, channelID, prov, providerCallID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

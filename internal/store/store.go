@@ -1,7 +1,8 @@
-// Package store keeps callhook's data in SQLite through bun. Reads use a
-// pool of connections; every write goes through one writer goroutine that
-// batches waiting jobs into one transaction (group commit) and tells each job
-// only after the commit is durable.
+// Package store keeps callhook's data in SQLite (the default) or PostgreSQL
+// (several instances, docs/scale-out.md) through bun. Reads use a pool of
+// connections; every write goes through one writer goroutine per process
+// that batches waiting jobs into one transaction (group commit) and tells
+// each job only after the commit is durable.
 package store
 
 import (
@@ -46,6 +47,11 @@ type Store struct {
 	db  *bun.DB // readers
 	wdb *bun.DB // the one writer connection
 	log *slog.Logger
+	d   dialect
+	// migrations are the dialect's SQL files (bun migrate naming).
+	migrations fs.FS
+	// listener delivers committed feed rows of every process (PostgreSQL).
+	listener *feedListener
 
 	jobs     chan *job
 	stop     chan struct{}
@@ -71,9 +77,13 @@ type Options struct {
 	MaxBatch int
 }
 
-// Open opens the database named by dsn: "sqlite://PATH" (or a bare path).
-// The folder of PATH is created. Migrations are not applied; call Migrate.
+// Open opens the database named by dsn: "sqlite://PATH" (or a bare path;
+// the folder of PATH is created) or "postgres://…" (docs/scale-out.md).
+// Migrations are not applied; call Migrate.
 func Open(dsn string, opt Options) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(dsn, opt)
+	}
 	path, err := sqlitePath(dsn)
 	if err != nil {
 		return nil, err
@@ -100,24 +110,36 @@ func Open(dsn string, opt Options) (*Store, error) {
 	if err := wsql.Ping(); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	sub, err := fs.Sub(migrations.SQLite, "sqlite")
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	s := newStore(bun.NewDB(rsql, sqlitedialect.New()), bun.NewDB(wsql, sqlitedialect.New()), sqliteDialect{}, sub, opt)
+	return s, nil
+}
+
+// newStore starts the writer of a store on opened databases.
+func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
-		db:   bun.NewDB(rsql, sqlitedialect.New()),
-		wdb:  bun.NewDB(wsql, sqlitedialect.New()),
-		log:  log,
-		jobs: make(chan *job, 1024),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		db:         rdb,
+		wdb:        wdb,
+		log:        log,
+		d:          d,
+		migrations: migs,
+		jobs:       make(chan *job, 1024),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	maxBatch := opt.MaxBatch
 	if maxBatch <= 0 {
 		maxBatch = 256
 	}
 	go s.writer(maxBatch)
-	return s, nil
+	return s
 }
 
 func sqlitePath(dsn string) (string, error) {
@@ -134,25 +156,32 @@ func sqlitePath(dsn string) (string, error) {
 			p = u
 		}
 		return p, nil
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", fmt.Errorf("store: postgres is not supported by this build yet; use sqlite://PATH")
 	case strings.Contains(dsn, "://"):
-		return "", fmt.Errorf("store: unknown database URL scheme in %q (want sqlite://PATH)", dsn)
+		return "", fmt.Errorf("store: unknown database URL scheme in %q (want sqlite://PATH or postgres://…)", dsn)
 	}
 	return dsn, nil
 }
 
 // SetOnCommit sets the hook that receives the feed rows of every committed
-// batch, in sequence order. Call it before the first write.
-func (s *Store) SetOnCommit(fn func([]voice.FeedItem)) { s.onCommit = fn }
+// batch, in sequence order. Call it before the first write, after Migrate.
+// On PostgreSQL the hook receives the rows every process commits, from a
+// listener (postgres_notify.go); it fails if the listener cannot start.
+func (s *Store) SetOnCommit(fn func([]voice.FeedItem)) error {
+	s.onCommit = fn
+	if s.d.publishesOnCommit() || fn == nil {
+		return nil
+	}
+	l, err := startFeedListener(s, fn)
+	if err != nil {
+		return err
+	}
+	s.listener = l
+	return nil
+}
 
 func (s *Store) migrator() (*migrate.Migrator, error) {
-	sub, err := fs.Sub(migrations.SQLite, "sqlite")
-	if err != nil {
-		return nil, err
-	}
 	ms := migrate.NewMigrations()
-	if err := ms.Discover(sub); err != nil {
+	if err := ms.Discover(s.migrations); err != nil {
 		return nil, fmt.Errorf("store: discover migrations: %w", err)
 	}
 	return migrate.NewMigrator(s.wdb, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
@@ -212,6 +241,9 @@ func (s *Store) Close() error {
 	s.closeMu.Unlock()
 	<-s.done
 	s.hot.close()
+	if s.listener != nil {
+		s.listener.close()
+	}
 	return errors.Join(s.db.Close(), s.wdb.Close())
 }
 
@@ -220,6 +252,7 @@ type Tx struct {
 	bun.Tx
 	feed []voice.FeedItem
 	hot  *txHot
+	d    dialect
 }
 
 // Publish queues a feed row. The rows of a whole batch are inserted in one
@@ -318,7 +351,7 @@ func (s *Store) writer(maxBatch int) {
 func (s *Store) runBatch(batch []*job) {
 	ctx := context.Background()
 	if s.hot == nil {
-		h, err := prepareHot(ctx, s.wdb)
+		h, err := s.d.prepare(ctx, s)
 		if err != nil {
 			s.failAll(batch, err)
 			return
@@ -337,6 +370,13 @@ func (s *Store) runBatch(batch []*job) {
 		return
 	}
 	feed, jobErr, err := s.commit(ctx, live)
+	// Another process may have taken a key or a lock this batch needed
+	// (PostgreSQL, docs/scale-out.md): the batch is decided again on what
+	// that process committed.
+	for try := 0; err != nil && !errors.Is(err, errJob) && s.d.retryable(err) && try < 5; try++ {
+		s.log.Debug("commit retried", "err", err, "jobs", len(live))
+		feed, jobErr, err = s.commit(ctx, live)
+	}
 	switch {
 	case errors.Is(err, errJob):
 		// A batch of one whose job failed: the job was told.
@@ -348,6 +388,9 @@ func (s *Store) runBatch(batch []*job) {
 		// alone so that only the failing one reports its error.
 		for _, j := range live {
 			feed, _, err := s.commit(ctx, []*job{j})
+			for try := 0; err != nil && !errors.Is(err, errJob) && s.d.retryable(err) && try < 5; try++ {
+				feed, _, err = s.commit(ctx, []*job{j})
+			}
 			if err != nil && !errors.Is(err, errJob) {
 				s.failAll([]*job{j}, err)
 				continue
@@ -373,9 +416,12 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 		return nil, false, err
 	}
 	hot := &txHot{ctx: ctx, tx: btx.Tx, stmts: s.hot, bound: map[*sql.Stmt]*sql.Stmt{}}
-	tx := &Tx{Tx: btx, hot: hot}
+	tx := &Tx{Tx: btx, hot: hot, d: s.d}
 	fail := func(j *job, jerr error) (bool, error) {
 		_ = btx.Rollback()
+		if s.d.retryable(jerr) {
+			return false, jerr
+		}
 		if len(jobs) == 1 {
 			j.done <- jerr
 			return true, errJob
@@ -412,7 +458,7 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 		return nil, failed, ferr
 	}
 	feed = tx.feed
-	if err := insertFeed(ctx, tx, feed); err != nil {
+	if err := s.d.insertFeed(ctx, tx, feed); err != nil {
 		_ = btx.Rollback()
 		return nil, false, err
 	}
@@ -439,7 +485,7 @@ func (s *Store) failAll(jobs []*job, err error) {
 }
 
 func (s *Store) publish(feed []voice.FeedItem) {
-	if len(feed) > 0 && s.onCommit != nil {
+	if len(feed) > 0 && s.onCommit != nil && s.d.publishesOnCommit() {
 		s.onCommit(feed)
 	}
 }
@@ -474,5 +520,5 @@ func notFound(err error, what string) error {
 }
 
 func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || isPGCode(err, "23505"))
 }

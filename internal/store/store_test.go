@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,7 +14,7 @@ import (
 
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	st, err := Open("sqlite://"+filepath.Join(t.TempDir(), "s.db"), Options{})
+	st, err := Open(testDSN(t, "s.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +185,7 @@ func TestDashboardCounts(t *testing.T) {
 }
 
 func TestReadyNeedsMigrations(t *testing.T) {
-	st, err := Open("sqlite://"+filepath.Join(t.TempDir(), "r.db"), Options{})
+	st, err := Open(testDSN(t, "r.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
