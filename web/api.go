@@ -19,7 +19,7 @@ import (
 
 // Provider.
 
-func (s *Server) getProvider(c *fiber.Ctx) error {
+func (s *Server) apiGetProvider(c *fiber.Ctx) error {
 	v, err := s.Settings.Global(c.UserContext())
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func (s *Server) getProvider(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-func (s *Server) putProvider(c *fiber.Ctx) error {
+func (s *Server) apiPutProvider(c *fiber.Ctx) error {
 	var in struct {
 		Type   string            `json:"type"`
 		Config map[string]string `json:"config"`
@@ -50,7 +50,7 @@ func (s *Server) putProvider(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-func (s *Server) listProviders(c *fiber.Ctx) error {
+func (s *Server) apiListProviders(c *fiber.Ctx) error {
 	out := []settings.ProviderView{}
 	for _, spec := range s.Providers.List() {
 		out = append(out, settings.Describe(spec, nil))
@@ -95,7 +95,7 @@ func (s *Server) channelView(ctx context.Context, c *fiber.Ctx, ch *store.Channe
 	return s.Channels.ViewOf(ch, p.Admin(), g), nil
 }
 
-func (s *Server) listChannels(c *fiber.Ctx) error {
+func (s *Server) apiListChannels(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	chs, err := s.Store.Channels(ctx)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Server) listChannels(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (s *Server) createChannel(c *fiber.Ctx) error {
+func (s *Server) apiCreateChannel(c *fiber.Ctx) error {
 	var b channelBody
 	if err := decode(c, &b); err != nil {
 		return err
@@ -133,7 +133,7 @@ func (s *Server) createChannel(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
 
-func (s *Server) getChannel(c *fiber.Ctx) error {
+func (s *Server) apiGetChannel(c *fiber.Ctx) error {
 	ch, err := s.Store.Channel(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
@@ -145,7 +145,7 @@ func (s *Server) getChannel(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-func (s *Server) patchChannel(c *fiber.Ctx) error {
+func (s *Server) apiPatchChannel(c *fiber.Ctx) error {
 	var b channelBody
 	if err := decode(c, &b); err != nil {
 		return err
@@ -168,7 +168,7 @@ func (s *Server) patchChannel(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-func (s *Server) deleteChannel(c *fiber.Ctx) error {
+func (s *Server) apiDeleteChannel(c *fiber.Ctx) error {
 	if err := s.Store.DeleteChannel(c.UserContext(), c.Params("id")); err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *Server) deleteChannel(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-func (s *Server) rotateSecret(c *fiber.Ctx) error {
+func (s *Server) apiRotateSecret(c *fiber.Ctx) error {
 	grace := channel.DefaultGrace
 	if len(c.Body()) > 0 {
 		var b struct {
@@ -203,7 +203,7 @@ func (s *Server) rotateSecret(c *fiber.Ctx) error {
 
 // testCallback sends a sample callback; {"digit": "1"} (or ?digit=1) makes
 // it the provider's keypad callback for that key instead of a status one.
-func (s *Server) testCallback(c *fiber.Ctx) error {
+func (s *Server) apiTestCallback(c *fiber.Ctx) error {
 	in := struct {
 		Digit string `json:"digit"`
 	}{Digit: c.Query("digit")}
@@ -221,7 +221,7 @@ func (s *Server) testCallback(c *fiber.Ctx) error {
 
 // Alerts.
 
-func (s *Server) createAlert(c *fiber.Ctx) error {
+func (s *Server) apiCreateAlert(c *fiber.Ctx) error {
 	var in dispatch.AlertInput
 	if err := decode(c, &in); err != nil {
 		return err
@@ -237,7 +237,7 @@ func (s *Server) createAlert(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
 
-func (s *Server) listAlerts(c *fiber.Ctx) error {
+func (s *Server) apiListAlerts(c *fiber.Ctx) error {
 	f, err := listFilter(c)
 	if err != nil {
 		return err
@@ -256,7 +256,7 @@ func (s *Server) listAlerts(c *fiber.Ctx) error {
 	return c.JSON(store.Page[voice.AlertView]{Items: views, NextCursor: page.NextCursor})
 }
 
-func (s *Server) getAlert(c *fiber.Ctx) error {
+func (s *Server) apiGetAlert(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
@@ -268,7 +268,7 @@ func (s *Server) getAlert(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-func (s *Server) alertAction(a voice.Action) fiber.Handler {
+func (s *Server) apiAlertAction(a voice.Action) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id, err := paramID(c)
 		if err != nil {
@@ -292,7 +292,7 @@ func (s *Server) alertAction(a voice.Action) fiber.Handler {
 
 // Calls.
 
-func (s *Server) createCall(c *fiber.Ctx) error {
+func (s *Server) apiCreateCall(c *fiber.Ctx) error {
 	var in dispatch.CallInput
 	if err := decode(c, &in); err != nil {
 		return err
@@ -311,7 +311,7 @@ func (s *Server) createCall(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
 
-func (s *Server) listCalls(c *fiber.Ctx) error {
+func (s *Server) apiListCalls(c *fiber.Ctx) error {
 	f, err := listFilter(c)
 	if err != nil {
 		return err
@@ -332,7 +332,7 @@ func (s *Server) listCalls(c *fiber.Ctx) error {
 	return c.JSON(store.Page[voice.CallView]{Items: items, NextCursor: page.NextCursor})
 }
 
-func (s *Server) getCall(c *fiber.Ctx) error {
+func (s *Server) apiGetCall(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
@@ -344,7 +344,7 @@ func (s *Server) getCall(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-func (s *Server) callsCSV(c *fiber.Ctx) error {
+func (s *Server) apiCallsCSV(c *fiber.Ctx) error {
 	f, err := listFilter(c)
 	if err != nil {
 		return err
@@ -398,7 +398,7 @@ func optFloat(p *float64) string {
 
 // Callbacks.
 
-func (s *Server) listCallbacks(c *fiber.Ctx) error {
+func (s *Server) apiListCallbacks(c *fiber.Ctx) error {
 	f, err := listFilter(c)
 	if err != nil {
 		return err
@@ -414,7 +414,7 @@ func (s *Server) listCallbacks(c *fiber.Ctx) error {
 	return c.JSON(store.Page[voice.CallbackView]{Items: items, NextCursor: page.NextCursor})
 }
 
-func (s *Server) getCallback(c *fiber.Ctx) error {
+func (s *Server) apiGetCallback(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err
@@ -436,7 +436,7 @@ func (s *Server) getCallback(c *fiber.Ctx) error {
 
 // Stats.
 
-func (s *Server) stats(c *fiber.Ctx) error {
+func (s *Server) apiStats(c *fiber.Ctx) error {
 	st, err := s.Store.Stats(c.UserContext())
 	if err != nil {
 		return err

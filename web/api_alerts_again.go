@@ -16,7 +16,7 @@ type callAgainResult struct {
 // callAgain places a new call to each distinct number the alert's calls
 // went to, through the dispatcher as creating an alert does (admins only).
 // A resolved alert is a 409; one without outbound calls a 400.
-func (s *Server) callAgain(c *fiber.Ctx) error {
+func (s *Server) apiCallAgain(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ func inboundOf(c *fiber.Ctx, body []byte) callback.Inbound {
 
 // handleCallback receives every request under the callback prefix, whatever
 // its path: the pipeline stores each one, malformed or not.
-func (s *Server) handleCallback(c *fiber.Ctx) error {
+func (s *Server) callbackReceive(c *fiber.Ctx) error {
 	start := time.Now()
 	body := c.Body()
 	tooLarge := len(body) > s.Config.MaxBody
@@ -79,7 +79,7 @@ func (s *Server) handleCallback(c *fiber.Ctx) error {
 
 // refusedCallback stores a callback request Fiber refused before routing
 // (its body over Fiber's limit, announced or chunked) and answers it.
-func (s *Server) refusedCallback(c *fiber.Ctx) error {
+func (s *Server) callbackRefused(c *fiber.Ctx) error {
 	in := inboundOf(c, nil)
 	in.TooLarge = true
 	in.BodySize = max(c.Request().Header.ContentLength(), 0)
@@ -88,7 +88,7 @@ func (s *Server) refusedCallback(c *fiber.Ctx) error {
 	return c.Status(res.Status).Type("json").Send(res.Body)
 }
 
-func (s *Server) replayCallback(c *fiber.Ctx) error {
+func (s *Server) apiReplayCallback(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err

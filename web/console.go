@@ -1,38 +1,19 @@
 package web
 
 import (
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"callhook/internal/auth"
-	"callhook/static"
 	"callhook/views"
 )
 
 // FlashCookie carries a one-time message to the next page.
 const FlashCookie = "callhook_flash"
-
-// consoleRoutes registers the browser console: static files, sign-in, and the
-// signed-in pages (operations for everyone, configuration for admins).
-func (s *Server) consoleRoutes(app *fiber.App) {
-	app.Use("/static", filesystem.New(filesystem.Config{
-		Root:   http.FS(static.FS),
-		MaxAge: 3600,
-	}))
-	s.consoleAuthRoutes(app)
-	con := app.Group("", s.identify, s.requireSession)
-	s.consoleOpsRoutes(con)
-	s.consoleAdminRoutes(con)
-	app.Use(func(c *fiber.Ctx) error {
-		return &httpError{status: fiber.StatusNotFound, msg: "There is no page at " + c.Path() + "."}
-	})
-}
 
 // requireSession sends visitors without a console session to the sign-in
 // page and checks the CSRF token of every form post.

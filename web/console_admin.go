@@ -12,37 +12,6 @@ import (
 	"callhook/views"
 )
 
-// consoleAdminRoutes registers the configuration pages. Viewers may look at
-// the channels (without secrets or callback URLs); everything else, and
-// every change, is for admins.
-func (s *Server) consoleAdminRoutes(r fiber.Router) {
-	r.Get("/settings/provider", s.adminOnly, s.providerPage)
-	r.Post("/settings/provider", s.adminOnly, s.providerSave)
-
-	r.Get("/channels", s.channelsPage)
-	r.Post("/channels", s.adminOnly, s.channelCreate)
-	r.Get("/channels/:id", s.channelPage)
-	r.Post("/channels/:id/rename", s.adminOnly, s.channelRename)
-	r.Post("/channels/:id/inbound", s.adminOnly, s.channelInbound)
-	r.Post("/channels/:id/delete", s.adminOnly, s.channelDelete)
-	r.Post("/channels/:id/provider", s.adminOnly, s.channelOverride)
-	r.Post("/channels/:id/reveal", s.adminOnly, s.channelReveal)
-	r.Post("/channels/:id/callback-url", s.adminOnly, s.channelCopyURL)
-	r.Post("/channels/:id/rotate", s.adminOnly, s.channelRotate)
-	r.Post("/channels/:id/dtmf", s.adminOnly, s.channelDTMF)
-	r.Post("/channels/:id/dtmf/reset", s.adminOnly, s.channelDTMFReset)
-	r.Post("/channels/:id/test", s.adminOnly, s.channelTest)
-
-	r.Get("/users", s.adminOnly, s.usersPage)
-	r.Post("/users", s.adminOnly, s.userCreate)
-	r.Get("/users/tokens", s.adminOnly, s.tokensPage)
-	r.Post("/users/tokens", s.adminOnly, s.tokenCreate)
-	r.Post("/users/tokens/:id/revoke", s.adminOnly, s.tokenRevoke)
-	r.Post("/users/:id/disable", s.adminOnly, s.userSetDisabled(true))
-	r.Post("/users/:id/enable", s.adminOnly, s.userSetDisabled(false))
-	r.Post("/users/:id/password", s.adminOnly, s.userPassword)
-}
-
 // formProblem returns the message of an error a form can show next to its
 // fields (invalid input, a conflict); other errors go to the error handler.
 func formProblem(err error) (string, bool) {

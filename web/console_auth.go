@@ -23,16 +23,14 @@ const LoginCSRFCookie = "callhook_login_csrf"
 // loginWindow is the period the sign-in rate limit counts failures over.
 const loginWindow = time.Minute
 
-// consoleAuthRoutes registers sign-in and sign-out.
-func (s *Server) consoleAuthRoutes(app *fiber.App) {
+// newSignIn returns the sign-in and sign-out handlers with their rate limiter:
+// LoginLimit failures a minute per address, half of that per (address, user).
+func (s *Server) newSignIn() *signIn {
 	limit := s.Config.LoginLimit
 	if limit <= 0 {
 		limit = 10
 	}
-	h := &signIn{s: s, limiter: newLoginLimiter(loginWindow), addrLimit: limit, pairLimit: (limit + 1) / 2}
-	app.Get("/login", h.form)
-	app.Post("/login", h.login)
-	app.Post("/logout", s.identify, h.logout)
+	return &signIn{s: s, limiter: newLoginLimiter(loginWindow), addrLimit: limit, pairLimit: (limit + 1) / 2}
 }
 
 // signIn serves the sign-in and sign-out handlers with their rate limiter.

@@ -14,45 +14,6 @@ import (
 	"callhook/views"
 )
 
-// consoleOpsRoutes registers the operations pages (dashboard, calls, alerts,
-// callback inspector, stats) and the HTML fragments their live regions
-// re-fetch. Each fragment renders the same templ component as the region on
-// the full page, so every region has one template.
-func (s *Server) consoleOpsRoutes(r fiber.Router) {
-	r.Get("/", s.dashboardPage)
-
-	r.Get("/calls", s.callsPage)
-	r.Get("/calls/:id", s.callPage)
-
-	r.Get("/alerts", s.alertsPage)
-	r.Post("/alerts", s.adminOnly, s.raiseAlert)
-	r.Get("/alerts/:id", s.alertPage)
-	// On-call staff (viewers) may acknowledge and resolve.
-	r.Post("/alerts/:id/acknowledge", s.consoleAlertAction(voice.ActionAcknowledge))
-	r.Post("/alerts/:id/resolve", s.consoleAlertAction(voice.ActionResolve))
-	r.Post("/alerts/:id/call-again", s.adminOnly, s.consoleCallAgain)
-
-	r.Get("/callbacks", s.callbacksPage)
-	r.Get("/callbacks/:id", s.callbackPage)
-	r.Post("/callbacks/:id/replay", s.adminOnly, s.consoleReplay)
-
-	r.Get("/stats", s.statsPage)
-	r.Get("/stats.csv", s.statsCSV)
-
-	f := r.Group("/fragments", opsNoStore)
-	f.Get("/dashboard/counters", s.dashboardCountersFragment)
-	f.Get("/dashboard/alerts", s.dashboardAlertsFragment)
-	f.Get("/dashboard/calls", s.dashboardCallsFragment)
-	f.Get("/dashboard/callbacks", s.dashboardCallbacksFragment)
-	f.Get("/calls", s.callsFragment)
-	f.Get("/call/:id/facts", s.callFactsFragment)
-	f.Get("/call/:id/timeline", s.callTimelineFragment)
-	f.Get("/alerts", s.alertsFragment)
-	f.Get("/alert/:id", s.alertFragment)
-	f.Get("/callbacks", s.callbacksFragment)
-	f.Get("/stats", s.statsFragment)
-}
-
 // opsNoStore keeps browsers from caching live fragments.
 func opsNoStore(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")

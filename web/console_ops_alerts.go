@@ -121,7 +121,7 @@ func (s *Server) alertsFragment(c *fiber.Ctx) error {
 
 // raiseAlert creates an alert from the admin form and places its calls. A
 // rejected input shows the form again with the message.
-func (s *Server) raiseAlert(c *fiber.Ctx) error {
+func (s *Server) alertRaise(c *fiber.Ctx) error {
 	form := views.RaiseAlertForm{
 		Title: strings.Clone(c.FormValue("title")), Message: strings.Clone(c.FormValue("message")),
 		Severity: strings.Clone(c.FormValue("severity")), ChannelID: strings.Clone(c.FormValue("channel_id")),
@@ -214,7 +214,7 @@ func (s *Server) alertFragment(c *fiber.Ctx) error {
 
 // consoleAlertAction acknowledges or resolves an alert from a console form
 // and returns to the page the form was on.
-func (s *Server) consoleAlertAction(a voice.Action) fiber.Handler {
+func (s *Server) alertAction(a voice.Action) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id, err := paramID(c)
 		if err != nil {
@@ -244,7 +244,7 @@ func (s *Server) consoleAlertAction(a voice.Action) fiber.Handler {
 
 // consoleCallAgain places an alert's calls again from the admins' Call again
 // button and returns to the page the button was on.
-func (s *Server) consoleCallAgain(c *fiber.Ctx) error {
+func (s *Server) alertCallAgain(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err

@@ -127,7 +127,7 @@ func (s *Server) callbackPage(c *fiber.Ctx) error {
 
 // consoleReplay runs a stored callback through the pipeline again (an admin
 // fixed the configuration) and shows the new result on the original's page.
-func (s *Server) consoleReplay(c *fiber.Ctx) error {
+func (s *Server) callbackReplay(c *fiber.Ctx) error {
 	id, err := paramID(c)
 	if err != nil {
 		return err

@@ -66,7 +66,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) (out error) {
 	if code == http.StatusRequestEntityTooLarge && strings.HasPrefix(path, callback.Path) {
 		// Fiber refused the body before routing: the callback is still the
 		// pipeline's to store and answer.
-		return s.refusedCallback(c)
+		return s.callbackRefused(c)
 	}
 	if code >= 500 {
 		s.Log.Error("request failed", "method", c.Method(), "path", redactPath(path), "status", code, "err", err)

@@ -34,7 +34,7 @@ var upgrader = websocket.Upgrader{
 // gorilla/websocket runs on Fiber through fasthttp's hijack: the request is
 // converted to net/http, and the Upgrader gets a ResponseWriter over the
 // hijacked connection.
-func (s *Server) stream(c *fiber.Ctx) error {
+func (s *Server) apiStream(c *fiber.Ctx) error {
 	p, ok := principal(c)
 	if !ok {
 		return auth.ErrUnauthorized
@@ -60,7 +60,7 @@ func (s *Server) stream(c *fiber.Ctx) error {
 // topics the page shows (?topics=dashboard or call:7,alert:3), resuming
 // after ?after=SEQ, the sequence the page was rendered at. See
 // internal/live/console.go for the messages and static/app.js for the page.
-func (s *Server) consoleStream(c *fiber.Ctx) error {
+func (s *Server) liveStream(c *fiber.Ctx) error {
 	p, ok := principal(c)
 	if !ok || p.Via != "session" {
 		return auth.ErrUnauthorized

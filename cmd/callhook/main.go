@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"callhook/internal/auth"
+	"callhook/internal/store"
 )
 
 const usage = `callhook — incident-alerting call callbacks with a live console
@@ -207,11 +208,12 @@ func nameAndFlags(fs *flag.FlagSet, args []string) (string, error) {
 	return name, nil
 }
 
-func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+// userCommand runs fn for a `user` subcommand: NAME and flags from args,
+// the password from CALLHOOK_PASSWORD or stdin, the configured store open.
+func userCommand(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.Reader, stderr io.Writer,
+	fn func(au *auth.Service, st *store.Store, name, password string) error) error {
 	fs.SetOutput(stderr)
 	cfg := configFlags(fs)
-	role := fs.String("role", "viewer", "admin or viewer")
 	name, err := nameAndFlags(fs, args)
 	if err != nil {
 		return err
@@ -225,12 +227,19 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	defer st.Close()
-	au := &auth.Service{Store: st}
-	if _, err := au.CreateUser(ctx, name, password, *role); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "user %s added with role %s\n", name, *role)
-	return nil
+	return fn(&auth.Service{Store: st}, st, name, password)
+}
+
+func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	role := fs.String("role", "viewer", "admin or viewer")
+	return userCommand(ctx, fs, args, stdin, stderr, func(au *auth.Service, _ *store.Store, name, password string) error {
+		if _, err := au.CreateUser(ctx, name, password, *role); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s added with role %s\n", name, *role)
+		return nil
+	})
 }
 
 // userPasswd sets an existing user's password: with shell access to the
@@ -238,35 +247,21 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // (CALLHOOK_ADMIN_PASSWORD only applies to an empty database).
 func userPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user passwd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := configFlags(fs)
-	name, err := nameAndFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	password, err := readPassword(stdin, stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *cfg, newLogger(cfg.LogLevel, stderr))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	u, err := st.UserByName(ctx, name)
-	if err != nil {
-		return fmt.Errorf("user %s: %w", name, err)
-	}
-	au := &auth.Service{Store: st}
-	if err := au.SetPassword(ctx, u, password); err != nil {
-		return fmt.Errorf("user %s: %w", name, err)
-	}
-	msg := "password of user %s changed\n"
-	if u.Disabled {
-		msg = "password of user %s changed; the user is disabled: an admin enables it on the Users page\n"
-	}
-	fmt.Fprintf(stdout, msg, name)
-	return nil
+	return userCommand(ctx, fs, args, stdin, stderr, func(au *auth.Service, st *store.Store, name, password string) error {
+		u, err := st.UserByName(ctx, name)
+		if err != nil {
+			return fmt.Errorf("user %s: %w", name, err)
+		}
+		if err := au.SetPassword(ctx, u, password); err != nil {
+			return fmt.Errorf("user %s: %w", name, err)
+		}
+		msg := "password of user %s changed\n"
+		if u.Disabled {
+			msg = "password of user %s changed; the user is disabled: an admin enables it on the Users page\n"
+		}
+		fmt.Fprintf(stdout, msg, name)
+		return nil
+	})
 }
 
 // readPassword takes the password from CALLHOOK_PASSWORD, else the first

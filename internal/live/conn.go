@@ -100,15 +100,19 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 				return
 			}
 		case <-c.Dropped():
-			_ = conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resume with ?after="), time.Now().Add(time.Second))
+			closeWith(conn, websocket.CloseTryAgainLater, "resume with ?after=")
 			return
 		case <-closed:
 			return
 		case <-ctx.Done():
-			_ = conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+			closeWith(conn, websocket.CloseGoingAway, "server shutting down")
 			return
 		}
 	}
+}
+
+// closeWith sends a close frame saying why the server ends the connection:
+// a dropped slow client resumes with ?after=, a shutdown goes away.
+func closeWith(conn *websocket.Conn, code int, text string) {
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 }

@@ -98,14 +98,12 @@ func ServeConsole(ctx context.Context, conn *websocket.Conn, hub *Hub, reads Rea
 				}
 			}
 		case <-c.Dropped():
-			_ = conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resume with ?after="), time.Now().Add(time.Second))
+			closeWith(conn, websocket.CloseTryAgainLater, "resume with ?after=")
 			return
 		case <-closed:
 			return
 		case <-ctx.Done():
-			_ = conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+			closeWith(conn, websocket.CloseGoingAway, "server shutting down")
 			return
 		}
 	}
