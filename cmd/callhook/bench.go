@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,6 +87,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	subs := fs.Int("subscribers", 0, "also open N dashboard consoles and measure how fast each gets every callback's fragment")
 	user := fs.String("console-user", "admin", "console user the --subscribers sign in as")
 	password := fs.String("console-password", os.Getenv("CALLHOOK_ADMIN_PASSWORD"), "password of --console-user for --url (CALLHOOK_ADMIN_PASSWORD)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (with the in-process server: server and generator) to this file")
 	db := fs.String("db", env("CALLHOOK_DB", ""), "database for --prefill: sqlite://PATH (CALLHOOK_DB)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -174,6 +176,17 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if cpu0, err = tg.cpuSeconds(); err != nil {
 			return err
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var cnt counters
 	var seq atomic.Uint64

@@ -110,6 +110,7 @@ func (a *ackTimes) each(f func(id int64)) {
 // subscriber is one console connection of the bench.
 type subscriber struct {
 	acks *ackTimes
+	ids  *fragIDs
 	hist histogram
 	// seen has a bit per callback id from acks.base: a fragment counts
 	// once even if a resume sends it again.
@@ -132,6 +133,37 @@ type subscriber struct {
 }
 
 type arrival struct{ id, at int64 }
+
+// fragIDs caches the callback ids of each push message: every console gets
+// the same message for a batch, so it is scanned once, not once per
+// console (the scan would otherwise cost the in-process run as much CPU as
+// the server's writes).
+type fragIDs struct{ m sync.Map }
+
+type msgKey struct{ seq, size int64 }
+
+func (f *fragIDs) of(msg []byte) []int64 {
+	k := msgKey{size: int64(len(msg))}
+	if i := bytes.Index(msg[:min(len(msg), 64)], seqField); i >= 0 {
+		k.seq = leadingInt(msg[i+len(seqField):])
+		if v, ok := f.m.Load(k); ok {
+			return v.([]int64)
+		}
+	}
+	var ids []int64
+	for rest := msg; ; {
+		i := bytes.Index(rest, fragID)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(fragID):]
+		ids = append(ids, leadingInt(rest))
+	}
+	if k.seq != 0 {
+		f.m.Store(k, ids)
+	}
+	return ids
+}
 
 var (
 	seqField  = []byte(`"seq":`)
@@ -174,13 +206,7 @@ func (s *subscriber) handle(msg []byte, now int64) {
 		}
 		return
 	}
-	for rest := msg; ; {
-		i := bytes.Index(rest, fragID)
-		if i < 0 {
-			return
-		}
-		rest = rest[i+len(fragID):]
-		id := leadingInt(rest)
+	for _, id := range s.ids.of(msg) {
 		k := id - s.acks.base
 		if k < 0 {
 			continue // a callback from before the run
@@ -206,16 +232,21 @@ func (s *subscriber) handle(msg []byte, now int64) {
 // when the server drops it.
 func (s *subscriber) run() {
 	defer close(s.done)
+	var buf bytes.Buffer // reused: a message is handled before the next is read
 	for {
 		for {
-			_, msg, err := s.conn.ReadMessage()
+			_, r, err := s.conn.NextReader()
+			if err == nil {
+				buf.Reset()
+				_, err = buf.ReadFrom(r)
+			}
 			if err != nil {
 				if s.closing.Load() {
 					return
 				}
 				break
 			}
-			s.handle(msg, time.Now().UnixNano())
+			s.handle(buf.Bytes(), time.Now().UnixNano())
 		}
 		s.conn.Close()
 		s.mu.Lock()
@@ -283,6 +314,7 @@ func openConsoles(ctx context.Context, base, user, password string, n int, acks 
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/live?topics=dashboard"
 	d := &websocket.Dialer{Jar: jar, HandshakeTimeout: 30 * time.Second, ReadBufferSize: 16 << 10}
 	cs := &consoles{acks: acks, subs: make([]*subscriber, n)}
+	ids := &fragIDs{}
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -305,7 +337,7 @@ func openConsoles(ctx context.Context, base, user, password string, n int, acks 
 				mu.Unlock()
 				return
 			}
-			s := &subscriber{acks: acks, conn: c, done: make(chan struct{}), dialer: d, wsURL: wsURL, openedOnce: make(chan struct{})}
+			s := &subscriber{acks: acks, ids: ids, conn: c, done: make(chan struct{}), dialer: d, wsURL: wsURL, openedOnce: make(chan struct{})}
 			cs.subs[i] = s
 			go s.run()
 			select {
