@@ -262,7 +262,9 @@
   }
   var timer = null;
   function retry() {
-    if (timer) return;
+    // Offline, the "online" listener below connects again: retrying now
+    // would only fail and lengthen the back-off.
+    if (timer || navigator.onLine === false) return;
     timer = setTimeout(function () { timer = null; connect(); }, delay);
     delay = Math.min(delay * 2, 15000);
   }
@@ -271,6 +273,15 @@
   setInterval(function () {
     if (ws && Date.now() - heard > 4500) { stale(); reconnect(); }
   }, 1000);
+  // The browser knows when it goes offline, but an open WebSocket may not
+  // notice for minutes, and Chromium's offline emulation does not cut it at
+  // all: the page calls itself stale and lets go of the socket at once, and
+  // resumes with ?after= when the network is back.
+  window.addEventListener("offline", function () {
+    stale();
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (ws) { var old = ws; ws = null; try { old.close(); } catch (e) {} }
+  });
   window.addEventListener("online", function () { if (!ws) { delay = 500; if (timer) { clearTimeout(timer); timer = null; } connect(); } });
   function notify(m) {
     var from = (m.events && m.events[0] && m.events[0].from) || "unknown caller";

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ type benchSummary struct {
 	Ceiling      *ceilingJSON      `json:"ceiling,omitempty"`
 	Verification verifyJSON        `json:"verification"`
 	ServerRSS    int64             `json:"server_rss_bytes,omitempty"`
+	Consoles     *subscribersJSON  `json:"consoles,omitempty"`
 }
 
 // ceilingJSON is the /healthz measurement of --raw.
@@ -82,6 +84,10 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sample := fs.Int("verify", 50, "calls checked through the API afterwards")
 	verifyAll := fs.Bool("verify-all", false, "check every call through the API afterwards")
 	prefill := fs.Int("prefill", 0, "fill the database of --db with N callbacks of realistic history and exit")
+	subs := fs.Int("subscribers", 0, "also open N dashboard consoles and measure how fast each gets every callback's fragment")
+	user := fs.String("console-user", "admin", "console user the --subscribers sign in as")
+	password := fs.String("console-password", os.Getenv("CALLHOOK_ADMIN_PASSWORD"), "password of --console-user for --url (CALLHOOK_ADMIN_PASSWORD)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (with the in-process server: server and generator) to this file")
 	db := fs.String("db", env("CALLHOOK_DB", ""), "database for --prefill: sqlite://PATH (CALLHOOK_DB)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,7 +106,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("bench: --c must be at least 1")
 	}
 	progress := stderr
-	if *base == "" {
+	inProcess := *base == ""
+	if inProcess {
 		dir, err := os.MkdirTemp("", "callhook-bench-")
 		if err != nil {
 			return err
@@ -117,7 +124,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("bench: create API token: %w", err)
 		}
-		*base, *token = app.URL(), tok
+		*base, *token, *password = app.URL(), tok, "bench-password"
 		if !*asJSON {
 			fmt.Fprintf(stdout, "started a server at %s on a temporary SQLite database\n", app.URL())
 		}
@@ -154,6 +161,33 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sum.Ceiling = &ceilingJSON{Rate: float64(cnt.acked.Load()) / took.Seconds(), Latency: h.summary()}
 	}
 
+	var cs *consoles
+	var cpu0 float64
+	if *subs > 0 {
+		last, err := tg.lastCallbackID()
+		if err != nil {
+			return fmt.Errorf("bench: newest callback: %w", err)
+		}
+		tg.acks = &ackTimes{base: last + 1}
+		if cs, err = openConsoles(ctx, tg.base, *user, *password, *subs, tg.acks); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer cs.close()
+		if cpu0, err = tg.cpuSeconds(); err != nil {
+			return err
+		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var cnt counters
 	var seq atomic.Uint64
 	seq.Store(uint64(time.Now().UnixNano() % 1e9))
@@ -161,6 +195,24 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m := mix{dup: *dups, outOfOrder: *ooo, dtmf: *dtmf}
 	stats, took := drive(ctx, loadConfig{conns: *conns, duration: *dur, rate: *rate, progress: progress, label: *prov},
 		&cnt, tg.callbackWorker(f, ch.ID, cu.Path, m, &seq, &cnt))
+	if cs != nil {
+		cpu1, err := tg.cpuSeconds()
+		if err != nil {
+			return err
+		}
+		// Fragments still in flight when the senders stopped.
+		cs.settle(10 * time.Second)
+		cs.close()
+		c, err := cs.summary()
+		if err != nil && sum.FirstError == "" {
+			sum.FirstError = "console: " + err.Error()
+		}
+		c.InProcess = inProcess
+		c.CPUSeconds = cpu1 - cpu0
+		c.CPUCores = c.CPUSeconds / took.Seconds()
+		c.CPUPerSubscriber = 1000 * c.CPUCores / float64(*subs)
+		sum.Consoles = &c
+	}
 	var h histogram
 	var calls []callRecord
 	for _, s := range stats {
@@ -199,8 +251,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		printSummary(stdout, &sum)
+		if sum.Consoles != nil {
+			printSubscribers(stdout, sum.Consoles)
+		}
 	}
 	switch {
+	case sum.Consoles != nil && sum.Consoles.Lost > 0:
+		return fmt.Errorf("bench: %d callback fragments never reached their consoles", sum.Consoles.Lost)
 	case sum.Verification.Lost > 0:
 		return fmt.Errorf("bench: %d acknowledged callbacks are not stored", sum.Verification.Lost)
 	case len(sum.Verification.Mismatches) > 0:
@@ -339,19 +396,25 @@ func (t *target) countCallbacks(chID string) (int64, error) {
 // rss reads the server's resident memory from its /metrics (the process
 // collector); for the in-process server that includes the generator.
 func (t *target) rss() int64 {
+	v, _ := t.metric("process_resident_memory_bytes")
+	return int64(v)
+}
+
+// metric reads one unlabelled sample of the server's /metrics.
+func (t *target) metric(name string) (float64, bool) {
 	body, err := t.get("/metrics")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err == nil && !math.IsNaN(f) {
-				return int64(f)
+				return f, true
 			}
 		}
 	}
-	return 0
+	return 0, false
 }

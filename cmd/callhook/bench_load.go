@@ -87,6 +87,8 @@ type target struct {
 	base   string // scheme://host
 	token  string
 	client *fasthttp.HostClient
+	// acks, when consoles are measured, records each callback's 2xx.
+	acks *ackTimes
 }
 
 func newTarget(base, token string, conns int) (*target, error) {
@@ -301,6 +303,11 @@ func (t *target) send(req *fasthttp.Request, resp *fasthttp.Response, path strin
 		return false
 	}
 	cnt.acked.Add(1)
+	if t.acks != nil {
+		if id := leadingInt(resp.Header.Peek("X-Callhook-Callback-Id")); id > 0 {
+			t.acks.put(id, time.Now().UnixNano())
+		}
+	}
 	return true
 }
 

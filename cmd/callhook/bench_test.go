@@ -99,3 +99,31 @@ func each[T any](t *testing.T, list func(store.ListFilter) (store.Page[T], error
 		f.Cursor = *p.NextCursor
 	}
 }
+
+// TestBenchSubscribers runs bench with consoles open: every acknowledged
+// callback's fragment reaches every console, none lost, with a latency and
+// the server's CPU measured.
+func TestBenchSubscribers(t *testing.T) {
+	var out, errs bytes.Buffer
+	args := []string{"bench", "--provider", "generic", "--subscribers", "20", "--duration", "2s", "--rate", "100", "--c", "8", "--json"}
+	if err := run(context.Background(), args, nil, &out, &errs); err != nil {
+		t.Fatalf("bench: %v\n%s\n%s", err, out.String(), errs.String())
+	}
+	var s benchSummary
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, out.String())
+	}
+	c := s.Consoles
+	switch {
+	case c == nil:
+		t.Fatalf("no consoles in the summary:\n%s", out.String())
+	case c.Subscribers != 20 || s.Acknowledged == 0 || c.Expected != 20*s.Acknowledged:
+		t.Errorf("%d subscribers expecting %d fragments for %d acknowledged callbacks", c.Subscribers, c.Expected, s.Acknowledged)
+	case c.Deliveries != c.Expected || c.Lost != 0 || c.Reloads != 0:
+		t.Errorf("delivered %d of %d fragments, %d lost, %d reloads", c.Deliveries, c.Expected, c.Lost, c.Reloads)
+	case c.Latency.P99 <= 0 || c.Latency.P99 < c.Latency.P50 || c.Latency.P99 > 2000:
+		t.Errorf("delivery latency %+v", c.Latency)
+	case c.CPUSeconds <= 0 || c.CPUPerSubscriber <= 0 || !c.InProcess:
+		t.Errorf("CPU %+v", c)
+	}
+}
