@@ -63,7 +63,7 @@ func (s *Server) callbackReceive(c *fiber.Ctx) error {
 		in.BodySize = len(c.Body())
 	}
 	res := s.Callbacks.Handle(c.UserContext(), in)
-	s.Metrics.observeCallback(res, time.Since(start))
+	s.Metrics.observeCallback(s.callbackProvider(c.UserContext(), in, res), res, time.Since(start))
 	if res.ContentType != "" {
 		c.Set(fiber.HeaderContentType, res.ContentType)
 	}
@@ -84,7 +84,7 @@ func (s *Server) callbackRefused(c *fiber.Ctx) error {
 	in.TooLarge = true
 	in.BodySize = max(c.Request().Header.ContentLength(), 0)
 	res := s.Callbacks.Handle(c.UserContext(), in)
-	s.Metrics.observeCallback(res, 0)
+	s.Metrics.observeCallback(s.callbackProvider(c.UserContext(), in, res), res, 0)
 	return c.Status(res.Status).Type("json").Send(res.Body)
 }
 

@@ -468,8 +468,19 @@ func TestOperationsEndpoints(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !bytes.Contains(body, []byte(`callhook_callbacks_total{outcome="unmatched",reason="",status="200"} 1`)) {
+	if !bytes.Contains(body, []byte(`callhook_callbacks_total{outcome="unmatched",provider="generic",reason="",status="200"} 1`)) {
 		t.Errorf("metrics lack the callback counter:\n%s", body)
+	}
+	// The write path's, the hub's, the poller's and the build's series
+	// (docs/scale-out.md, "Metrics"); a commit holds at least one write.
+	for _, want := range []string{"callhook_store_commit_seconds_count ", "callhook_store_commit_jobs_bucket{le=\"1\"} ",
+		"callhook_live_dropped_total 0", "callhook_poll_lag_seconds_count ", "callhook_build_info{goversion=\"go"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if bytes.Contains(body, []byte(`callhook_store_commit_seconds_count 0`)) {
+		t.Error("no commit observed")
 	}
 	if bytes.Contains(body, []byte(ch.Secret)) {
 		t.Error("metrics leak a channel secret")

@@ -126,15 +126,17 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 		return nil, err
 	}
 	hub := live.NewHub(512)
+	metrics := web.NewMetrics(hub)
+	st.SetCommitObserver(metrics.ObserveCommit)
 	if err := st.SetOnCommit(hub.Publish); err != nil {
 		st.Close()
 		ln.Close()
 		return nil, err
 	}
+	st.SetNotifyLag(metrics.ObserveNotifyLag)
 	hub.StartRenderer(st)
 	reg := Registry()
 	deps := provider.Deps{HTTPClient: provider.NewOutboundClient(15 * time.Second), Logger: log}
-	metrics := web.NewMetrics(hub)
 	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub,
 		TrustHost: trustHost, MaxEvents: cfg.MaxEvents, OnPanic: metrics.Panicked}
 	cbs.SetRateLimit(cfg.RateLimit)
@@ -163,7 +165,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	bg, cancel := context.WithCancel(context.Background())
 	app.cancel = cancel
 	sup := supervisor{log: log, panicked: metrics.Panicked}
-	sup.run(bg, "poller", func(ctx context.Context) { disp.RunPoller(ctx, 2*time.Second) })
+	sup.run(bg, "poller", func(ctx context.Context) { disp.RunPoller(ctx, 2*time.Second, metrics.ObservePollLag) })
 	sup.run(bg, "feed pruning", func(ctx context.Context) { pruneFeed(ctx, st, log) })
 	sup.run(bg, "rejected pruning", func(ctx context.Context) {
 		pruneRejected(ctx, st, log, cfg.RejectedRetention, cfg.RejectedMaxRows)

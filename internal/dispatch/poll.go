@@ -10,8 +10,9 @@ import (
 )
 
 // RunPoller polls due calls and escalates sequential alerts every tick until
-// ctx ends.
-func (d *Dispatcher) RunPoller(ctx context.Context, tick time.Duration) {
+// ctx ends. lag, when not nil, is told how late each due poll ran (the
+// metrics' poller lag: a tick's wait, or a poller falling behind).
+func (d *Dispatcher) RunPoller(ctx context.Context, tick time.Duration, lag func(time.Duration)) {
 	if tick <= 0 {
 		tick = 2 * time.Second
 	}
@@ -22,7 +23,7 @@ func (d *Dispatcher) RunPoller(ctx context.Context, tick time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.PollOnce(ctx)
+			d.pollDue(ctx, lag)
 			d.EscalateOnce(ctx)
 		}
 	}
@@ -30,7 +31,9 @@ func (d *Dispatcher) RunPoller(ctx context.Context, tick time.Duration) {
 
 // PollOnce fetches the status of every call whose poll time has come and
 // records a status change in its timeline; it returns how many were polled.
-func (d *Dispatcher) PollOnce(ctx context.Context) int {
+func (d *Dispatcher) PollOnce(ctx context.Context) int { return d.pollDue(ctx, nil) }
+
+func (d *Dispatcher) pollDue(ctx context.Context, lag func(time.Duration)) int {
 	now := d.now()
 	calls, err := d.Store.DueForPoll(ctx, now, 50)
 	if err != nil {
@@ -38,6 +41,9 @@ func (d *Dispatcher) PollOnce(ctx context.Context) int {
 		return 0
 	}
 	for i := range calls {
+		if lag != nil && calls[i].NextPollAt != nil {
+			lag(d.now().Sub(*calls[i].NextPollAt))
+		}
 		d.pollCall(ctx, &calls[i], now)
 	}
 	return len(calls)

@@ -10,6 +10,7 @@ package live
 import (
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 
 	"callhook/internal/voice"
 )
@@ -53,7 +54,12 @@ type Client struct {
 // Dropped is closed when the hub gave up on the client (slow or shutting down).
 func (c *Client) Dropped() <-chan struct{} { return c.dropped }
 
-func (c *Client) drop() { c.once.Do(func() { close(c.dropped) }) }
+// drop closes the client's dropped channel; it reports whether this call
+// closed it (false if it was dropped before).
+func (c *Client) drop() (first bool) {
+	c.once.Do(func() { close(c.dropped); first = true })
+	return first
+}
 
 // Hub holds the subscribers.
 type Hub struct {
@@ -64,6 +70,8 @@ type Hub struct {
 	buffer int
 	// r renders fragments for console clients (nil: no consoles).
 	r *renderer
+	// slowDrops counts clients dropped for not keeping up (metrics).
+	slowDrops atomic.Int64
 }
 
 // NewHub returns an empty hub; buffer is each client's queue length (default 256).
@@ -128,7 +136,10 @@ func (h *Hub) deliver(c *Client, frames []frame) bool {
 		select {
 		case c.send <- f:
 		default:
-			c.drop() // too slow: it will reconnect and resume from its last seq
+			// Too slow: it will reconnect and resume from its last seq.
+			if c.drop() {
+				h.slowDrops.Add(1)
+			}
 			return false
 		}
 	}
@@ -171,6 +182,10 @@ func (h *Hub) Clients() int {
 	defer h.mu.RUnlock()
 	return len(h.clients)
 }
+
+// SlowDrops returns how many clients were dropped for not keeping up since
+// the hub started.
+func (h *Hub) SlowDrops() int64 { return h.slowDrops.Load() }
 
 // Close drops every client; hijacked connections are closed by their servers.
 func (h *Hub) Close() {

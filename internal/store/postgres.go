@@ -450,11 +450,14 @@ const pollLease = time.Minute
 // dueForPoll claims due calls: the rows are locked with SKIP LOCKED and
 // their next poll moved a lease ahead in one statement, so two processes
 // polling at the same moment get disjoint calls and each call is polled once.
+// Each call is returned with the poll time it was due at, as on SQLite (the
+// poller's lag metric), not the lease.
 func (postgresDialect) dueForPoll(ctx context.Context, s *Store, now time.Time, limit int) ([]Call, error) {
 	var out []Call
-	rows, err := s.db.QueryContext(ctx, "UPDATE calls SET next_poll_at = ? WHERE id IN (SELECT id FROM calls "+
-		"WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING "+
-		callColumns, now.Add(pollLease).UTC(), now.UTC(), limit)
+	rows, err := s.db.QueryContext(ctx, "UPDATE calls SET next_poll_at = ? FROM (SELECT id AS due_id, next_poll_at AS due_at FROM calls "+
+		"WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ? FOR UPDATE SKIP LOCKED) AS due "+
+		"WHERE calls.id = due.due_id RETURNING "+strings.Replace(callColumns, "next_poll_at", "due.due_at", 1),
+		now.Add(pollLease).UTC(), now.UTC(), limit)
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,8 @@ type Store struct {
 	closeMu  sync.RWMutex
 	closed   bool
 	onCommit func([]voice.FeedItem)
+	// observe, when set, is told of every committed transaction (metrics).
+	observe func(CommitStats)
 	// failCommit, when set (tests only), makes the next commits fail.
 	failCommit func() error
 	// hot are the writer's prepared statements (writer goroutine only).
@@ -160,6 +162,21 @@ func sqlitePath(dsn string) (string, error) {
 		return "", fmt.Errorf("store: unknown database URL scheme in %q (want sqlite://PATH or postgres://…)", dsn)
 	}
 	return dsn, nil
+}
+
+// CommitStats describe one committed write transaction.
+type CommitStats struct {
+	// Duration is from the transaction's begin to its durable commit.
+	Duration time.Duration
+	// Jobs is how many writes (callbacks and others) the transaction held.
+	Jobs int
+}
+
+// SetCommitObserver sets fn, which the writer calls after every commit (the
+// metrics' commit latency and batch size). Call it before the first write:
+// the writer reads it without a lock.
+func (s *Store) SetCommitObserver(fn func(CommitStats)) {
+	s.observe = fn
 }
 
 // SetOnCommit sets the hook that receives the feed rows of every committed
@@ -411,6 +428,7 @@ var errJob = errors.New("store: a job failed")
 // the database itself failed (begin, the feed insert or the commit); no job
 // is told anything then.
 func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem, jobFailed bool, err error) {
+	began := time.Now()
 	btx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, false, err
@@ -471,6 +489,9 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 	if err := btx.Commit(); err != nil {
 		_ = btx.Rollback()
 		return nil, false, err
+	}
+	if s.observe != nil {
+		s.observe(CommitStats{Duration: time.Since(began), Jobs: len(jobs)})
 	}
 	for _, j := range jobs {
 		j.done <- nil
