@@ -66,7 +66,7 @@ func TestBrowserPushNetworkCut(t *testing.T) {
 	}
 	// Nothing of the cut-off steps reaches the page while it is offline:
 	// a second is ample for a push that leaks (they take milliseconds).
-	dash.WaitForTimeout(1000)
+	time.Sleep(time.Second)
 	if n, err := dash.Locator("#dash-callbacks [id^=callback-row-]").Count(); err != nil || n != 0 {
 		t.Fatalf("%d callback rows arrived while offline (%v): the cut did not cut", n, err)
 	}
