@@ -98,17 +98,25 @@ func serverEnv() []string {
 }
 
 // startServer runs "callhook serve" on a free port of 127.0.0.1 with the
-// SQLite file db and returns once /readyz answers 200. The address is read
-// from the line the server prints once it listens, so no port is guessed.
+// SQLite file db and returns once /readyz answers 200.
 func startServer(tb testing.TB, bin, db string) *serverProc {
 	tb.Helper()
-	logf, err := os.CreateTemp(filepath.Dir(db), "serve-*.log")
+	return startServe(tb, bin, "sqlite://"+db, filepath.Dir(db), nil)
+}
+
+// startServe runs "callhook serve" on a free port of 127.0.0.1 with the
+// database dbURL and the extra environment env, its log in logDir, and
+// returns once /readyz answers 200. The address is read from the line the
+// server prints once it listens, so no port is guessed.
+func startServe(tb testing.TB, bin, dbURL, logDir string, env []string) *serverProc {
+	tb.Helper()
+	logf, err := os.CreateTemp(logDir, "serve-*.log")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", "sqlite://"+db)
-	cmd.Env = serverEnv()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dbURL)
+	cmd.Env = append(serverEnv(), env...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

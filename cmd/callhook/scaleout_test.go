@@ -40,8 +40,8 @@ func TestScaleOut(t *testing.T) {
 	fake := newFakeCallAPI()
 	defer fake.srv.Close()
 	env := []string{"CALLHOOK_POLL_INTERVAL=200ms", "CALLHOOK_POLL_MAX_INTERVAL=1s"}
-	a := startPGServer(t, bin, dsn, env)
-	b := startPGServer(t, bin, dsn, env)
+	a := startServe(t, bin, dsn, t.TempDir(), env)
+	b := startServe(t, bin, dsn, t.TempDir(), env)
 	c := &scaleClient{t: t, token: token, http: &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
 	channel := c.createChannel(a.url, fake.srv.URL)
@@ -332,69 +332,6 @@ func pgAdminToken(t *testing.T, bin, dsn string) string {
 		t.Fatalf("token create: %v\n%s", err, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// startPGServer runs "callhook serve" on dsn and a free port of 127.0.0.1
-// and returns once /readyz answers 200; its address is read from the line
-// the server prints once it listens.
-func startPGServer(t *testing.T, bin, dsn string, env []string) *serverProc {
-	t.Helper()
-	logf, err := os.CreateTemp(t.TempDir(), "serve-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dsn)
-	cmd.Env = append(serverEnv(), env...)
-	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serverProc{cmd: cmd, log: logf.Name(), exited: make(chan struct{})}
-	urls := make(chan string, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.exited)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "callhook is up: open "); ok {
-				urls <- strings.TrimSuffix(rest, " in a browser")
-			}
-		}
-		io.Copy(io.Discard, stdout)
-		cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			if b, _ := os.ReadFile(p.log); len(b) > 0 {
-				t.Logf("server log %s:\n%s", p.log, lastBytes(b, 4096))
-			}
-		}
-	})
-	select {
-	case p.url = <-urls:
-	case <-p.exited:
-		b, _ := os.ReadFile(p.log)
-		t.Fatalf("callhook serve exited before listening: %s", lastBytes(b, 4096))
-	case <-time.After(15 * time.Second):
-		t.Fatal("callhook serve did not print its address within 15s")
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		resp, err := http.Get(p.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/readyz not 200 within 15s (%v)", p.url, err)
-		}
-	}
 }
 
 // fakeCallAPI is a generic provider's calling API: POST /calls names a call
