@@ -213,9 +213,14 @@
     }
     updated(region);
   }
+  // A message holds one frame, or several, one JSON object a line, when
+  // the server had more than one waiting for this page.
   function onMessage(ev) {
     heard = Date.now();
-    var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
+    String(ev.data).split("\n").forEach(onFrame);
+  }
+  function onFrame(text) {
+    var m; try { m = JSON.parse(text); } catch (e) { return; }
     switch (m.type) {
     case "push":
       try { m.frags.forEach(apply); } catch (e) { stale(); return; }

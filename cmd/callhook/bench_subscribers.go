@@ -184,9 +184,23 @@ func leadingInt(b []byte) int64 {
 	return n
 }
 
-// handle reads one console message: its seq (to resume from) and the ids of
-// the callback rows it carries.
+// handle reads one console message, which holds one frame or several, one
+// a line.
 func (s *subscriber) handle(msg []byte, now int64) {
+	for len(msg) > 0 {
+		frame := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			frame, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		s.handleFrame(frame, now)
+	}
+}
+
+// handleFrame reads one frame: its seq (to resume from) and the ids of the
+// callback rows it carries.
+func (s *subscriber) handleFrame(msg []byte, now int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i := bytes.Index(msg, seqField); i >= 0 {
