@@ -428,13 +428,27 @@ func TestCommitFailureSendsNo2xx(t *testing.T) {
 
 func TestFeedAfterCommit(t *testing.T) {
 	e := newEnv(t)
-	for len(e.feed) > 0 {
-		<-e.feed
+	// Feed batches are handed over after the writer told the caller, so a
+	// batch of an earlier write may still arrive: wait for the one wanted.
+	batchWith := func(typ string) []voice.FeedItem {
+		t.Helper()
+		for {
+			select {
+			case items := <-e.feed:
+				for _, it := range items {
+					if it.Type == typ {
+						return items
+					}
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no feed batch with %s", typ)
+			}
+		}
 	}
 	e.register("P", 0)
-	<-e.feed
+	batchWith(voice.FeedCallCreated)
 	e.post(`{"call_id":"P","event_type":"status","status":"ringing"}`)
-	items := <-e.feed
+	items := batchWith(voice.FeedCallback)
 	types := map[string]bool{}
 	for _, it := range items {
 		types[it.Type] = true
