@@ -243,6 +243,10 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 		password = generated
 	}
 	if _, err := s.CreateUser(ctx, "admin", password, store.RoleAdmin); err != nil {
+		if errors.Is(err, voice.ErrConflict) {
+			// Another instance on the same database created it first.
+			return false, "", nil
+		}
 		return false, "", err
 	}
 	return true, generated, nil
