@@ -48,10 +48,9 @@ func inboundOf(c *fiber.Ctx, body []byte) callback.Inbound {
 	}
 }
 
-// handleCallback receives every request under the callback prefix, whatever
+// callbackReceive receives every request under the callback prefix, whatever
 // its path: the pipeline stores each one, malformed or not.
 func (s *Server) callbackReceive(c *fiber.Ctx) error {
-	start := time.Now()
 	body := c.Body()
 	tooLarge := len(body) > s.Config.MaxBody
 	if tooLarge {
@@ -62,8 +61,24 @@ func (s *Server) callbackReceive(c *fiber.Ctx) error {
 	if tooLarge {
 		in.BodySize = len(c.Body())
 	}
+	return s.callbackAnswer(c, in)
+}
+
+// callbackRefused stores a callback request Fiber refused before routing
+// (its body over Fiber's limit, announced or chunked) and answers it.
+func (s *Server) callbackRefused(c *fiber.Ctx) error {
+	in := inboundOf(c, nil)
+	in.TooLarge = true
+	in.BodySize = max(c.Request().Header.ContentLength(), 0)
+	return s.callbackAnswer(c, in)
+}
+
+// callbackAnswer runs in through the pipeline, counts it and writes the
+// pipeline's answer.
+func (s *Server) callbackAnswer(c *fiber.Ctx, in callback.Inbound) error {
+	start := time.Now()
 	res := s.Callbacks.Handle(c.UserContext(), in)
-	s.Metrics.observeCallback(s.callbackProvider(c.UserContext(), in, res), res, time.Since(start))
+	s.Metrics.observeCallback(res, time.Since(start))
 	if res.ContentType != "" {
 		c.Set(fiber.HeaderContentType, res.ContentType)
 	}
@@ -75,17 +90,6 @@ func (s *Server) callbackReceive(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderRetryAfter, "1")
 	}
 	return c.Send(res.Body)
-}
-
-// refusedCallback stores a callback request Fiber refused before routing
-// (its body over Fiber's limit, announced or chunked) and answers it.
-func (s *Server) callbackRefused(c *fiber.Ctx) error {
-	in := inboundOf(c, nil)
-	in.TooLarge = true
-	in.BodySize = max(c.Request().Header.ContentLength(), 0)
-	res := s.Callbacks.Handle(c.UserContext(), in)
-	s.Metrics.observeCallback(s.callbackProvider(c.UserContext(), in, res), res, 0)
-	return c.Status(res.Status).Type("json").Send(res.Body)
 }
 
 func (s *Server) apiReplayCallback(c *fiber.Ctx) error {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -107,35 +106,16 @@ func (m *Metrics) ObserveNotifyLag(d time.Duration) { m.notifyLag.Observe(max(d,
 // ObservePollLag records how late one due status poll ran.
 func (m *Metrics) ObservePollLag(d time.Duration) { m.pollLag.Observe(max(d, 0).Seconds()) }
 
-func (m *Metrics) observeCallback(provider string, r callback.Result, d time.Duration) {
+func (m *Metrics) observeCallback(r callback.Result, d time.Duration) {
 	outcome := r.Outcome
 	if outcome == "" {
 		outcome = "error"
 	}
-	m.callbacks.WithLabelValues(provider, outcome, r.Reason, strconv.Itoa(r.Status)).Inc()
+	m.callbacks.WithLabelValues(r.Provider, outcome, r.Reason, strconv.Itoa(r.Status)).Inc()
 	if outcome == "rejected" && !r.Stored {
 		m.unstored.WithLabelValues(r.Reason).Inc()
 	}
 	if d > 0 {
 		m.latency.Observe(d.Seconds())
 	}
-}
-
-// callbackProvider is the provider label of a callback to channelID: its
-// channel's provider, or "" when the channel is unknown. Both lookups are
-// the pipeline's cached ones; a request to an unknown channel is not looked
-// up again, so a flood of them costs no extra read.
-func (s *Server) callbackProvider(ctx context.Context, in callback.Inbound, r callback.Result) string {
-	if in.Malformed || r.Reason == callback.ReasonUnknownChannel || s.Store == nil || s.Channels == nil {
-		return ""
-	}
-	ch, err := s.Store.CachedChannel(ctx, in.ChannelID)
-	if err != nil {
-		return ""
-	}
-	res, err := s.Channels.Provider(ctx, ch)
-	if err != nil {
-		return ""
-	}
-	return res.Spec.Name
 }

@@ -115,10 +115,14 @@ func (s *Service) SetRateLimit(perSecond int) {
 func (s *Service) limits() {
 	s.limitOnce.Do(func() {
 		s.perSource = newKeyedLimiter(defaultRejectPerSec, defaultRejectBurst, limiterKeys)
-		if s.MaxEvents <= 0 {
-			s.MaxEvents = DefaultMaxEvents
-		}
 	})
+}
+
+func (s *Service) maxEvents() int {
+	if s.MaxEvents <= 0 {
+		return DefaultMaxEvents
+	}
+	return s.MaxEvents
 }
 
 // Wait blocks until the provider commands started after callbacks (Telnyx
@@ -162,6 +166,9 @@ type Result struct {
 	// Stored is false for a rejection that was answered but not stored (an
 	// address over its limit of anonymous rejections).
 	Stored bool
+	// Provider is the provider serving the callback's channel ("" when the
+	// channel is not known).
+	Provider string
 }
 
 func (s *Service) now() time.Time {
@@ -179,7 +186,11 @@ func (s *Service) log() *slog.Logger {
 }
 
 // Handle runs one callback through the pipeline.
-func (s *Service) Handle(ctx context.Context, in Inbound) Result {
+func (s *Service) Handle(ctx context.Context, in Inbound) (result Result) {
+	// The provider serving the channel, once it is known, also for a
+	// refusal (the callbacks metric is labelled by it).
+	var spec provider.Spec
+	defer func() { result.Provider = spec.Name }()
 	now := s.now()
 	cb := &store.Callback{
 		ChannelID:   in.ChannelID,
@@ -211,6 +222,11 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 		return s.unavailable(err)
 	}
 	cb.SecretOK = ch != nil && (in.ReplayOf != nil || SecretOK(ch, in.Secret, now))
+	var cfg provider.Config
+	var resolveErr error
+	if ch != nil {
+		spec, cfg, resolveErr = s.resolve(ctx, ch)
+	}
 	switch {
 	case in.URLSize > MaxURL:
 		return s.reject(ctx, cb, in.Body, http.StatusRequestURITooLong, ReasonTooLarge, fmt.Sprintf("URL of %d bytes is longer than %d", in.URLSize, MaxURL))
@@ -223,9 +239,8 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 	case in.ReplayOf == nil && !s.perChannel.allow(ch.ID, now):
 		return s.reject(ctx, cb, in.Body, http.StatusTooManyRequests, ReasonRateLimited, "too many callbacks for this channel; retry shortly")
 	}
-	spec, cfg, err := s.resolve(ctx, ch)
-	if err != nil {
-		return s.unavailable(err)
+	if resolveErr != nil {
+		return s.unavailable(resolveErr)
 	}
 	cb.Provider = spec.Name
 	prov, err := spec.New(cfg, s.Deps)
@@ -254,14 +269,14 @@ func (s *Service) Handle(ctx context.Context, in Inbound) Result {
 			return s.reject(ctx, cb, in.Body, http.StatusUnauthorized, ReasonBadSignature, err.Error())
 		}
 	}
-	if countJSONElements(in.Body, s.MaxEvents) {
+	if countJSONElements(in.Body, s.maxEvents()) {
 		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooManyEvents,
-			fmt.Sprintf("more than %d events in one callback", s.MaxEvents))
+			fmt.Sprintf("more than %d events in one callback", s.maxEvents()))
 	}
 	events, err := prov.Parse(req)
-	if err == nil && len(events) > s.MaxEvents {
+	if err == nil && len(events) > s.maxEvents() {
 		return s.reject(ctx, cb, in.Body, http.StatusRequestEntityTooLarge, ReasonTooManyEvents,
-			fmt.Sprintf("%d events in one callback; at most %d", len(events), s.MaxEvents))
+			fmt.Sprintf("%d events in one callback; at most %d", len(events), s.maxEvents()))
 	}
 	if err != nil {
 		if errors.Is(err, provider.ErrUnsupportedMediaType) {

@@ -31,21 +31,7 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 	c := hub.Subscribe(identity)
 	defer hub.Unsubscribe(c)
 
-	// One reader: answers pongs and notices the close.
-	closed := make(chan struct{})
-	go func() {
-		defer close(closed)
-		// A panic in the reader closes this connection, not the process.
-		defer func() { _ = recover() }()
-		conn.SetReadLimit(4096)
-		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
-		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
+	closed := readUntilClosed(conn)
 
 	write := func(b []byte) bool {
 		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
@@ -115,4 +101,26 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 // a dropped slow client resumes with ?after=, a shutdown goes away.
 func closeWith(conn *websocket.Conn, code int, text string) {
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+}
+
+// readUntilClosed runs the connection's one reader: it answers pongs, keeps
+// the connection alive while the peer sends anything (a page's own
+// heartbeat), and closes the returned channel when the connection ends. A
+// panic in the reader closes this connection, not the process.
+func readUntilClosed(conn *websocket.Conn) <-chan struct{} {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		defer func() { _ = recover() }()
+		conn.SetReadLimit(4096)
+		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+		}
+	}()
+	return closed
 }

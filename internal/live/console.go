@@ -39,21 +39,7 @@ func ServeConsole(ctx context.Context, conn *websocket.Conn, hub *Hub, reads Rea
 	c := hub.SubscribeConsole(identity, admin, topics)
 	defer hub.Unsubscribe(c)
 
-	closed := make(chan struct{})
-	go func() {
-		defer close(closed)
-		defer func() { _ = recover() }()
-		conn.SetReadLimit(4096)
-		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
-		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
-			// Any message from the page (its own heartbeat) keeps it alive.
-			_ = conn.SetReadDeadline(time.Now().Add(pongWait))
-		}
-	}()
+	closed := readUntilClosed(conn)
 	write := func(b []byte) bool {
 		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
 		return conn.WriteMessage(websocket.TextMessage, b) == nil

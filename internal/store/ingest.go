@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"time"
 
@@ -75,17 +74,16 @@ type callKey struct{ channel, provider, id string }
 
 // ingestState is what a group of callbacks reads before deciding.
 type ingestState struct {
-	calls   map[callKey]*voice.CallState
-	rows    map[*voice.CallState]*Call
-	alerts  map[int64]*voice.AlertSnapshot
-	firing  map[string]int64 // newest firing alert by channel
-	changed map[*voice.CallState]bool
+	calls  map[callKey]*voice.CallState
+	rows   map[*voice.CallState]*Call
+	alerts map[int64]*voice.AlertSnapshot
+	firing map[string]int64 // newest firing alert by channel
 }
 
 // ingestGroup decides and writes a run of consecutive callbacks in tx.
 func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
 	st := &ingestState{calls: map[callKey]*voice.CallState{}, rows: map[*voice.CallState]*Call{},
-		alerts: map[int64]*voice.AlertSnapshot{}, firing: map[string]int64{}, changed: map[*voice.CallState]bool{}}
+		alerts: map[int64]*voice.AlertSnapshot{}, firing: map[string]int64{}}
 
 	// A group decided before in a transaction that did not commit is
 	// decided again from scratch.
@@ -198,7 +196,6 @@ func (tx *Tx) decide(ctx context.Context, st *ingestState, j *ingestJob) error {
 		st.rows[c] = row
 	}
 	for _, c := range j.plan.Changed {
-		st.changed[c] = true
 		st.rows[c].UpdatedAt = j.in.Now
 	}
 	return nil
@@ -263,7 +260,7 @@ func (tx *Tx) writeGroup(ctx context.Context, st *ingestState, jobs []*ingestJob
 	rows := make([]*Call, 0, len(dirty))
 	for _, c := range dirty {
 		row := st.rows[c]
-		row.Status, row.DurationS, row.MOS, row.From, row.To = string(c.Status), c.DurationS, c.MOS, c.From, c.To
+		row.setState(c)
 		if voice.Status(row.Status).Terminal() {
 			row.NextPollAt = nil
 		}
@@ -277,10 +274,8 @@ func (tx *Tx) writeGroup(ctx context.Context, st *ingestState, jobs []*ingestJob
 	// the callback itself.
 	for _, j := range jobs {
 		if j.res.Duplicate {
-			if err := tx.Publish(ctx, voice.FeedItem{Type: voice.FeedCallback, ChannelID: &j.in.Channel.ID,
-				Data: mustJSON(j.in.Callback.View(false)), CreatedAt: j.in.Now}); err != nil {
-				return err
-			}
+			tx.publish(voice.FeedItem{Type: voice.FeedCallback, ChannelID: &j.in.Channel.ID,
+				Data: mustJSON(j.in.Callback.View(false)), CreatedAt: j.in.Now})
 			continue
 		}
 		for _, c := range j.plan.Created {
@@ -308,7 +303,11 @@ func (tx *Tx) writeGroup(ctx context.Context, st *ingestState, jobs []*ingestJob
 				d := ac.Digit
 				digit = &d
 			}
-			if _, err := tx.applyAlertChange(ctx, ac.AlertID, ac.To, AlertActor{Actor: voice.DTMFActor(ac.Call, ac.Digit),
+			al, err := GetAlert(ctx, tx, ac.AlertID)
+			if err != nil {
+				return err
+			}
+			if err := tx.applyAlertChange(ctx, al, ac.To, AlertActor{Actor: voice.DTMFActor(ac.Call, ac.Digit),
 				Via: "dtmf", CallID: &callID, Digit: digit}, j.in.Now); err != nil {
 				return err
 			}
@@ -443,8 +442,14 @@ func applyToCall(c *Call, e voice.Event) bool {
 	if !s.Apply(e) {
 		return false
 	}
-	c.Status, c.DurationS, c.MOS, c.From, c.To = string(s.Status), s.DurationS, s.MOS, s.From, s.To
+	c.setState(s)
 	return true
+}
+
+// setState copies what the rules change of a call (voice.CallState.Apply)
+// back to its row.
+func (c *Call) setState(s *voice.CallState) {
+	c.Status, c.DurationS, c.MOS, c.From, c.To = string(s.Status), s.DurationS, s.MOS, s.From, s.To
 }
 
 // AlertActor says who or what changed an alert.
@@ -469,15 +474,12 @@ func (tx *Tx) ChangeAlert(ctx context.Context, alertID int64, a voice.Action, by
 	if !ok {
 		return false, nil
 	}
-	return tx.applyAlertChange(ctx, alertID, next, by, now)
+	return true, tx.applyAlertChange(ctx, al, next, by, now)
 }
 
-// applyAlertChange moves the alert to state next, records the change and publishes it.
-func (tx *Tx) applyAlertChange(ctx context.Context, alertID int64, next voice.AlertState, by AlertActor, now time.Time) (bool, error) {
-	al, err := GetAlert(ctx, tx, alertID)
-	if err != nil {
-		return false, err
-	}
+// applyAlertChange moves alert al, as read in tx, to state next, records the
+// change and publishes it.
+func (tx *Tx) applyAlertChange(ctx context.Context, al *Alert, next voice.AlertState, by AlertActor, now time.Time) error {
 	from := al.State
 	al.State = string(next)
 	al.UpdatedAt = now
@@ -489,15 +491,16 @@ func (tx *Tx) applyAlertChange(ctx context.Context, alertID int64, next voice.Al
 		al.ResolvedBy, al.ResolvedAt = &actor, &now
 	}
 	if _, err := tx.NewUpdate().Model(al).WherePK().Exec(ctx); err != nil {
-		return false, fmt.Errorf("store: update alert: %w", err)
+		return fmt.Errorf("store: update alert: %w", err)
 	}
 	ch := &AlertChange{AlertID: al.ID, FromState: from, ToState: al.State, Actor: actor, Via: by.Via,
 		CallID: by.CallID, Digit: by.Digit, CreatedAt: now}
 	if _, err := tx.NewInsert().Model(ch).Exec(ctx); err != nil {
-		return false, fmt.Errorf("store: insert alert change: %w", err)
+		return fmt.Errorf("store: insert alert change: %w", err)
 	}
-	return true, tx.Publish(ctx, voice.FeedItem{Type: voice.FeedAlertUpdated, AlertID: &al.ID, ChannelID: al.ChannelID,
+	tx.publish(voice.FeedItem{Type: voice.FeedAlertUpdated, AlertID: &al.ID, ChannelID: al.ChannelID,
 		Data: mustJSON(al.View()), CreatedAt: now})
+	return nil
 }
 
 // InsertRejected stores a rejected callback and publishes it to the feed.
@@ -576,7 +579,7 @@ func (tx *Tx) RegisterCall(ctx context.Context, c *Call, ch *Channel, now time.T
 			Data: mustJSON(ev.View()), CreatedAt: now})
 	}
 	if changed {
-		c.Status, c.DurationS, c.MOS, c.From, c.To = string(state.Status), state.DurationS, state.MOS, state.From, state.To
+		c.setState(state)
 		c.UpdatedAt = now
 		return tx.updateCall(ctx, c)
 	}
@@ -641,15 +644,4 @@ func getCall(ctx context.Context, db bun.IDB, id int64) (*Call, error) {
 		return nil, notFound(err, "call")
 	}
 	return c, nil
-}
-
-// runIngest decides and writes a group of callbacks; a panic fails the
-// group's transaction instead of the writer.
-func (tx *Tx) runIngest(ctx context.Context, group []*ingestJob) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("store: ingest panicked: %v\n%s", r, debug.Stack())
-		}
-	}()
-	return tx.ingestGroup(ctx, group)
 }

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"callhook/internal/voice"
 )
 
 // feedRow is the bun row of a voice.FeedItem.
@@ -141,12 +143,13 @@ type Callback struct {
 	ReceivedAt time.Time `bun:"received_at"`
 }
 
-// Callback outcomes.
+// Callback outcomes: the domain's (voice.OutcomeAccepted and the rest),
+// named here for the store's callers.
 const (
-	OutcomeAccepted  = "accepted"
-	OutcomeDuplicate = "duplicate"
-	OutcomeUnmatched = "unmatched"
-	OutcomeRejected  = "rejected"
+	OutcomeAccepted  = voice.OutcomeAccepted
+	OutcomeDuplicate = voice.OutcomeDuplicate
+	OutcomeUnmatched = voice.OutcomeUnmatched
+	OutcomeRejected  = voice.OutcomeRejected
 )
 
 // Event is one normalized event, stored.

@@ -453,7 +453,7 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 		if len(group) == 0 {
 			return nil
 		}
-		err := tx.runIngest(ctx, group)
+		err := safely("ingest", func() error { return tx.ingestGroup(ctx, group) })
 		group = group[:0]
 		return err
 	}
@@ -466,7 +466,7 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 			failed, ferr := fail(jobs[0], err)
 			return nil, failed, ferr
 		}
-		if jerr := runJob(ctx, j, tx); jerr != nil {
+		if jerr := safely("write job", func() error { return j.fn(ctx, tx) }); jerr != nil {
 			failed, ferr := fail(j, jerr)
 			return nil, failed, ferr
 		}
@@ -511,15 +511,16 @@ func (s *Store) publish(feed []voice.FeedItem) {
 	}
 }
 
-// runJob runs one job's function; a panic in it fails that job alone
-// instead of ending the writer and every caller waiting on it.
-func runJob(ctx context.Context, j *job, tx *Tx) (err error) {
+// safely runs fn on the writer goroutine; a panic in it becomes an error
+// that fails fn's transaction instead of ending the writer and every caller
+// waiting on it.
+func safely(what string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("store: write job panicked: %v\n%s", r, debug.Stack())
+			err = fmt.Errorf("store: %s panicked: %v\n%s", what, r, debug.Stack())
 		}
 	}()
-	return j.fn(ctx, tx)
+	return fn()
 }
 
 // SetFailCommit makes every commit fail with the error fn returns while fn

@@ -255,3 +255,48 @@ func TestFailingJobDoesNotFailItsBatch(t *testing.T) {
 		}
 	}
 }
+
+// Rejected callbacks are pruned past their age and beyond the row bound,
+// oldest first; accepted ones are never touched.
+func TestPruneRejected(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	insert := func(outcome string, age time.Duration) {
+		cb := &Callback{ChannelID: "c", Method: "POST", Path: "/x", StatusCode: 404, Reason: "unknown_channel",
+			ReceivedAt: now.Add(-age)}
+		if err := st.Write(ctx, func(ctx context.Context, tx *Tx) error {
+			if outcome == OutcomeRejected {
+				return tx.InsertRejected(ctx, cb)
+			}
+			cb.Outcome, cb.StatusCode = outcome, 200
+			return tx.insertCallbacks(ctx, []*Callback{cb})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		insert(OutcomeRejected, 10*24*time.Hour) // older than a week
+	}
+	insert(OutcomeAccepted, 10*24*time.Hour)
+	for i := 0; i < 6; i++ {
+		insert(OutcomeRejected, time.Hour)
+	}
+	n, err := st.PruneRejected(ctx, now.Add(-7*24*time.Hour), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 {
+		t.Errorf("pruned %d, want 5 (3 too old, then 2 beyond the newest 4)", n)
+	}
+	rej, _ := st.Callbacks(ctx, ListFilter{Outcome: OutcomeRejected, Limit: 100})
+	acc, _ := st.Callbacks(ctx, ListFilter{Outcome: OutcomeAccepted, Limit: 100})
+	if len(rej.Items) != 4 || len(acc.Items) != 1 {
+		t.Fatalf("kept %d rejected and %d accepted, want 4 and 1", len(rej.Items), len(acc.Items))
+	}
+	for _, cb := range rej.Items {
+		if now.Sub(cb.ReceivedAt) > 2*time.Hour {
+			t.Errorf("kept an old rejected callback from %v", cb.ReceivedAt)
+		}
+	}
+}
