@@ -22,7 +22,9 @@ type dialect interface {
 	lockAlert(ctx context.Context, tx *Tx, id int64) error
 	insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callback) error
 	insertEvents(ctx context.Context, tx *Tx, evs []*Event) error
-	insertCall(ctx context.Context, tx *Tx, c *Call) error
+	// insertCalls inserts call rows and sets their ids; a call its channel
+	// already has (same provider and provider call id) is ErrConflict.
+	insertCalls(ctx context.Context, tx *Tx, calls []*Call) error
 	saveCalls(ctx context.Context, tx *Tx, calls []*Call) error
 	saveCall(ctx context.Context, tx *Tx, c *Call) error
 	// insertFeed inserts a batch's feed rows last in its transaction and
@@ -79,7 +81,13 @@ func (tx *Tx) insertEvent(ctx context.Context, ev *Event) error {
 	return tx.d.insertEvents(ctx, tx, []*Event{ev})
 }
 
-func (tx *Tx) insertCall(ctx context.Context, c *Call) error { return tx.d.insertCall(ctx, tx, c) }
+func (tx *Tx) insertCall(ctx context.Context, c *Call) error {
+	return tx.d.insertCalls(ctx, tx, []*Call{c})
+}
+
+func (tx *Tx) insertCalls(ctx context.Context, calls []*Call) error {
+	return tx.d.insertCalls(ctx, tx, calls)
+}
 
 func (tx *Tx) saveCalls(ctx context.Context, calls []*Call) error {
 	return tx.d.saveCalls(ctx, tx, calls)

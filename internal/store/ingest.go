@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -51,11 +52,40 @@ type IngestResult struct {
 // writer"): one read of their dedupe keys, one of their calls, one of those
 // calls' alerts, then one insert of all callback rows, one of all events.
 func (s *Store) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
-	j := &job{ctx: ctx, ingest: &ingestJob{in: in}, done: make(chan error, 1)}
+	ij := &ingestJob{in: in, raw: make([]any, len(in.Events))}
+	// What can be encoded before the writer decides is encoded here, on the
+	// caller's goroutine: the writer is the one thing callbacks queue for.
+	for i, e := range in.Events {
+		if e.Raw != nil {
+			b, err := json.Marshal(e.Raw)
+			if err != nil {
+				return IngestResult{}, fmt.Errorf("%w: event values: %v", ErrInvalid, err)
+			}
+			ij.raw[i] = string(b)
+		}
+	}
+	if cb := in.Callback; cb.HeadersJSON == "" && cb.Headers != nil {
+		b, err := json.Marshal(cb.Headers)
+		if err != nil {
+			return IngestResult{}, fmt.Errorf("%w: headers: %v", ErrInvalid, err)
+		}
+		cb.HeadersJSON = string(b)
+	}
+	j := &job{ctx: ctx, ingest: ij, done: make(chan error, 1)}
 	if err := s.enqueue(ctx, j); err != nil {
 		return IngestResult{}, err
 	}
-	return j.ingest.res, <-j.done
+	if err := <-j.done; err != nil {
+		return IngestResult{}, err
+	}
+	// What the original of a duplicate applied is read after the commit,
+	// on a reader: the writer only decides.
+	if j.ingest.dupOf != 0 {
+		if err := originalOutcome(ctx, s.db, j.ingest); err != nil {
+			return IngestResult{}, err
+		}
+	}
+	return j.ingest.res, nil
 }
 
 // ingestJob is a callback in the writer's queue.
@@ -67,6 +97,7 @@ type ingestJob struct {
 	dupOf  int64      // the original callback's id (duplicates of earlier batches)
 	dupJob *ingestJob // the original in the same batch
 	events []*Event
+	raw    []any // each event's Raw encoded, or nil
 }
 
 // callKey finds a call: calls are matched within their channel.
@@ -78,6 +109,8 @@ type ingestState struct {
 	rows   map[*voice.CallState]*Call
 	alerts map[int64]*voice.AlertSnapshot
 	firing map[string]int64 // newest firing alert by channel
+	// created are the calls the group's callbacks create, in order.
+	created []*voice.CallState
 }
 
 // ingestGroup decides and writes a run of consecutive callbacks in tx.
@@ -143,14 +176,15 @@ func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
 			return err
 		}
 	}
+	if err := tx.insertCreated(ctx, st); err != nil {
+		return err
+	}
 	if err := tx.writeGroup(ctx, st, jobs); err != nil {
 		return err
 	}
 	for _, j := range jobs {
-		if j.dupOf != 0 || j.dupJob != nil {
-			if err := tx.originalOutcome(ctx, st, j); err != nil {
-				return err
-			}
+		if o := j.dupJob; o != nil {
+			j.res.Applied, j.res.Alert = o.res.Applied, o.res.Alert
 		}
 	}
 	return nil
@@ -181,22 +215,39 @@ func (tx *Tx) decide(ctx context.Context, st *ingestState, j *ingestJob) error {
 	j.plan = voice.Plan(voice.IngestInput{ChannelID: ch.ID, Provider: j.in.Provider, DTMF: ChannelDTMF(ch),
 		InboundAllow: ch.InboundAllow, Events: j.in.Events, Calls: calls, Alerts: st.alerts, NewestFiring: firing})
 	for _, c := range j.plan.Created {
-		// Created calls need their id before the group's events are written.
+		// Created calls are inserted together once the group is decided
+		// (insertCreated), before its events are written.
 		row := &Call{ChannelID: c.ChannelID, Provider: c.Provider, ProviderCallID: c.ProviderCallID,
 			Direction: string(c.Direction), From: c.From, To: c.To, Status: string(c.Status), CreatedAt: j.in.Now, UpdatedAt: j.in.Now}
 		if c.AlertID != 0 {
 			id := c.AlertID
 			row.AlertID = &id
 		}
-		if err := tx.insertCall(ctx, row); err != nil {
-			return err
-		}
-		c.ID = row.ID
 		st.calls[callKey{c.ChannelID, c.Provider, c.ProviderCallID}] = c
 		st.rows[c] = row
+		st.created = append(st.created, c)
 	}
 	for _, c := range j.plan.Changed {
 		st.rows[c].UpdatedAt = j.in.Now
+	}
+	return nil
+}
+
+// insertCreated inserts the calls a group creates, in one statement, and
+// gives their states the new ids the events and alert changes name.
+func (tx *Tx) insertCreated(ctx context.Context, st *ingestState) error {
+	if len(st.created) == 0 {
+		return nil
+	}
+	rows := make([]*Call, len(st.created))
+	for i, c := range st.created {
+		rows[i] = st.rows[c]
+	}
+	if err := tx.insertCalls(ctx, rows); err != nil {
+		return err
+	}
+	for i, c := range st.created {
+		c.ID = rows[i].ID
 	}
 	return nil
 }
@@ -229,9 +280,12 @@ func (tx *Tx) writeGroup(ctx context.Context, st *ingestState, jobs []*ingestJob
 		if j.res.Duplicate {
 			continue
 		}
-		for _, d := range j.plan.Decisions {
+		for i, d := range j.plan.Decisions {
 			ev := newEvent(j.in.Callback.ID, j.in.Channel.ID, j.in.Provider, d.Event, j.in.Now)
 			ev.Action, ev.Applied = string(d.Action), d.Applied
+			if i < len(j.raw) {
+				ev.rawJSON = j.raw[i]
+			}
 			a := applied(d)
 			if d.Call != nil {
 				id := d.Call.ID
@@ -334,16 +388,13 @@ func snapshotCopy(a *voice.AlertSnapshot) *voice.AlertSnapshot {
 	return &c
 }
 
-// originalOutcome fills a duplicate's result with what the original callback
-// applied, so a provider retrying because it lost our reply gets the same
-// reply (a retried gather still hears "Alert acknowledged").
-func (tx *Tx) originalOutcome(ctx context.Context, st *ingestState, j *ingestJob) error {
-	if o := j.dupJob; o != nil {
-		j.res.Applied, j.res.Alert = o.res.Applied, o.res.Alert
-		return nil
-	}
+// originalOutcome fills the result of a duplicate of a callback committed
+// in an earlier transaction with what the original applied, so a provider
+// retrying because it lost our reply gets the same reply (a retried gather
+// still hears "Alert acknowledged").
+func originalOutcome(ctx context.Context, db bun.IDB, j *ingestJob) error {
 	var evs []Event
-	if err := tx.NewSelect().Model(&evs).Where("callback_id = ?", j.dupOf).Order("id").Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&evs).Where("callback_id = ?", j.dupOf).Order("id").Scan(ctx); err != nil {
 		return fmt.Errorf("store: original events: %w", err)
 	}
 	if len(evs) != len(j.in.Events) {
@@ -357,10 +408,10 @@ func (tx *Tx) originalOutcome(ctx context.Context, st *ingestState, j *ingestJob
 		a := Applied{Event: j.in.Events[i], Action: voice.Action(ev.Action), Changed: ev.Applied, Matched: ev.CallID != nil}
 		if ev.CallID != nil {
 			a.CallID = *ev.CallID
-			if c, err := getCall(ctx, tx, *ev.CallID); err == nil && c.AlertID != nil {
+			if c, err := getCall(ctx, db, *ev.CallID); err == nil && c.AlertID != nil {
 				a.AlertID = *c.AlertID
 				if j.res.Alert == nil {
-					if al, err := GetAlert(ctx, tx, *c.AlertID); err == nil {
+					if al, err := GetAlert(ctx, db, *c.AlertID); err == nil {
 						j.res.Alert = &voice.AlertSnapshot{ID: al.ID, Title: al.Title, Message: al.Message, State: voice.AlertState(al.State)}
 					}
 				}

@@ -173,6 +173,9 @@ type Event struct {
 	OccurredAt     *time.Time        `bun:"occurred_at"`
 	ReceivedAt     time.Time         `bun:"received_at"`
 	Raw            map[string]string `bun:"raw,type:text"`
+	// rawJSON, when set, is Raw already encoded (by the caller of Ingest,
+	// so the writer does not).
+	rawJSON any
 }
 
 // User is a console user.

@@ -168,6 +168,15 @@ func (postgresDialect) lockAlert(ctx context.Context, tx *Tx, id int64) error {
 // its id, read back with RETURNING: ids of one statement are drawn in row
 // order, so the sorted ids are the rows' ids in order.
 func pgInsert(ctx context.Context, tx *Tx, table, columns, idCol string, n int, args func(i int) []any, setID func(i int, id int64)) error {
+	return pgInsertSuffix(ctx, tx, table, columns, "", idCol, n, args, setID)
+}
+
+// errFewerRows is a multi-row insert that inserted fewer rows than given
+// (ON CONFLICT DO NOTHING skipped some).
+var errFewerRows = errors.New("fewer rows inserted than given")
+
+// pgInsertSuffix is pgInsert with a clause (ON CONFLICT …) before RETURNING.
+func pgInsertSuffix(ctx context.Context, tx *Tx, table, columns, suffix, idCol string, n int, args func(i int) []any, setID func(i int, id int64)) error {
 	ncol := strings.Count(columns, ",") + 1
 	one := "(" + placeholders(ncol) + ")"
 	for start := 0; start < n; start += pgChunk {
@@ -177,7 +186,7 @@ func pgInsert(ctx context.Context, tx *Tx, table, columns, idCol string, n int, 
 			all = append(all, args(i)...)
 		}
 		q := "INSERT INTO " + table + " (" + columns + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", size), ", ") +
-			" RETURNING " + idCol
+			" " + suffix + " RETURNING " + idCol
 		rows, err := tx.QueryContext(ctx, q, all...)
 		if err != nil {
 			return fmt.Errorf("store: insert into %s: %w", table, err)
@@ -196,7 +205,7 @@ func pgInsert(ctx context.Context, tx *Tx, table, columns, idCol string, n int, 
 			return fmt.Errorf("store: insert into %s: %w", table, err)
 		}
 		if len(ids) != size {
-			return fmt.Errorf("store: insert into %s: %d ids for %d rows", table, len(ids), size)
+			return fmt.Errorf("store: insert into %s: %d ids for %d rows: %w", table, len(ids), size, errFewerRows)
 		}
 		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 		for i, id := range ids {
@@ -246,7 +255,7 @@ func (postgresDialect) insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callb
 func (postgresDialect) insertEvents(ctx context.Context, tx *Tx, evs []*Event) error {
 	args := make([][]any, len(evs))
 	for i, ev := range evs {
-		raw, err := jsonText(ev.Raw, ev.Raw == nil)
+		raw, err := ev.rawText()
 		if err != nil {
 			return fmt.Errorf("store: insert event: %w", err)
 		}
@@ -258,19 +267,19 @@ func (postgresDialect) insertEvents(ctx context.Context, tx *Tx, evs []*Event) e
 		func(i int, id int64) { evs[i].ID = id })
 }
 
-func (postgresDialect) insertCall(ctx context.Context, tx *Tx, c *Call) error {
-	err := tx.QueryRowContext(ctx, "INSERT INTO calls (channel_id, alert_id, provider, provider_call_id, direction, from_number, "+
-		"to_number, message, status, duration_s, mos, poll_attempts, next_poll_at, created_at, updated_at) VALUES ("+placeholders(15)+
-		") ON CONFLICT DO NOTHING RETURNING id", c.ChannelID, optInt(c.AlertID), c.Provider, c.ProviderCallID,
-		c.Direction, c.From, c.To, c.Message, c.Status, c.DurationS, c.MOS, c.PollAttempts, optTime(c.NextPollAt),
-		c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Scan(&c.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("call %s/%s: %w", c.Provider, c.ProviderCallID, ErrConflict)
+// insertCalls inserts call rows in one statement. A call taken meanwhile
+// by another process is left out by ON CONFLICT DO NOTHING rather than
+// aborting the transaction, and reported as ErrConflict.
+func (postgresDialect) insertCalls(ctx context.Context, tx *Tx, calls []*Call) error {
+	err := pgInsertSuffix(ctx, tx, "calls", newCallColumns, "ON CONFLICT DO NOTHING", "id", len(calls), func(i int) []any {
+		c := calls[i]
+		return []any{c.ChannelID, optInt(c.AlertID), c.Provider, c.ProviderCallID, c.Direction, c.From, c.To, c.Message,
+			c.Status, c.DurationS, c.MOS, c.PollAttempts, optTime(c.NextPollAt), c.CreatedAt.UTC(), c.UpdatedAt.UTC()}
+	}, func(i int, id int64) { calls[i].ID = id })
+	if errors.Is(err, errFewerRows) {
+		return fmt.Errorf("call %s/%s: %w", calls[0].Provider, calls[0].ProviderCallID, ErrConflict)
 	}
-	if err != nil {
-		return fmt.Errorf("store: insert call: %w", err)
-	}
-	return nil
+	return err
 }
 
 func (postgresDialect) saveCalls(ctx context.Context, tx *Tx, calls []*Call) error {

@@ -30,15 +30,16 @@ const callColumns = "id, channel_id, alert_id, provider, provider_call_id, direc
 const callbackColumns = "channel_id, provider, method, path, query, content_type, headers, body, body_size, body_truncated, " +
 	"outcome, reason, error, status_code, event_count, replay_of, remote_addr, secret_ok, received_at, dedupe_key"
 
+const newCallColumns = "channel_id, alert_id, provider, provider_call_id, direction, from_number, to_number, " +
+	"message, status, duration_s, mos, poll_attempts, next_poll_at, created_at, updated_at"
+
 const feedColumns = "type, call_id, alert_id, channel_id, data, created_at"
 
 const eventColumns = "callback_id, call_id, channel_id, provider, provider_call_id, event_type, status, digit, action, " +
 	"applied, native, message, seq, occurred_at, received_at, raw"
 
 var hotSQL = map[string]string{
-	"findCall": "SELECT " + callColumns + " FROM calls WHERE channel_id = ? AND provider = ? AND provider_call_id = ? LIMIT 1",
-	"insertCall": "INSERT INTO calls (channel_id, alert_id, provider, provider_call_id, direction, from_number, to_number, " +
-		"message, status, duration_s, mos, poll_attempts, next_poll_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"findCall":   "SELECT " + callColumns + " FROM calls WHERE channel_id = ? AND provider = ? AND provider_call_id = ? LIMIT 1",
 	"updateCall": "UPDATE calls SET status = ?, duration_s = ?, mos = ?, from_number = ?, to_number = ?, next_poll_at = ?, updated_at = ? WHERE id = ?",
 }
 
@@ -61,6 +62,7 @@ func prepareHot(ctx context.Context, db *bun.DB) (*hotStmts, error) {
 		queries[fmt.Sprintf("callbacks/%d", n)] = multiRowSQL("callbacks", callbackColumns, n)
 		queries[fmt.Sprintf("events/%d", n)] = multiRowSQL("events", eventColumns, n)
 		queries[fmt.Sprintf("feed/%d", n)] = multiRowSQL("feed", feedColumns, n)
+		queries[fmt.Sprintf("newCalls/%d", n)] = multiRowSQL("calls", newCallColumns, n)
 		queries[fmt.Sprintf("updateCalls/%d", n)] = "UPDATE calls SET status = v.column2, duration_s = v.column3, mos = v.column4, " +
 			"from_number = v.column5, to_number = v.column6, next_poll_at = v.column7, updated_at = v.column8 FROM (VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + ") AS v WHERE calls.id = v.column1"
@@ -172,11 +174,12 @@ func optString(p *string) any {
 	return *p
 }
 
-func jsonText(v any, isNil bool) (any, error) {
-	if isNil {
-		return nil, nil
+// rawText is the raw column's value: NULL or the values as a JSON object.
+func (ev *Event) rawText() (any, error) {
+	if ev.rawJSON != nil || ev.Raw == nil {
+		return ev.rawJSON, nil
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(ev.Raw)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +221,7 @@ func (d sqliteDialect) insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callb
 func (d sqliteDialect) insertEvents(ctx context.Context, tx *Tx, evs []*Event) error {
 	args := make([][]any, len(evs))
 	for i, ev := range evs {
-		raw, err := jsonText(ev.Raw, ev.Raw == nil)
+		raw, err := ev.rawText()
 		if err != nil {
 			return fmt.Errorf("store: insert event: %w", err)
 		}
@@ -230,22 +233,17 @@ func (d sqliteDialect) insertEvents(ctx context.Context, tx *Tx, evs []*Event) e
 		func(i int, id int64) { evs[i].ID = id })
 }
 
-// insertCall inserts a call row and sets its id. A call the channel already
-// has (same provider and provider call id) is a conflict.
-func (sqliteDialect) insertCall(ctx context.Context, tx *Tx, c *Call) error {
-	r, err := tx.hot.stmt("insertCall").ExecContext(ctx, c.ChannelID, optInt(c.AlertID), c.Provider, c.ProviderCallID,
-		c.Direction, c.From, c.To, c.Message, c.Status, c.DurationS, c.MOS, c.PollAttempts, optTimeText(c.NextPollAt),
-		timeText(c.CreatedAt), timeText(c.UpdatedAt))
-	if err == nil {
-		c.ID, err = r.LastInsertId()
-	}
+// insertCalls inserts call rows and sets their ids.
+func (d sqliteDialect) insertCalls(ctx context.Context, tx *Tx, calls []*Call) error {
+	err := d.insertMany(ctx, tx, "newCalls", len(calls), func(i int) []any {
+		c := calls[i]
+		return []any{c.ChannelID, optInt(c.AlertID), c.Provider, c.ProviderCallID, c.Direction, c.From, c.To, c.Message,
+			c.Status, c.DurationS, c.MOS, c.PollAttempts, optTimeText(c.NextPollAt), timeText(c.CreatedAt), timeText(c.UpdatedAt)}
+	}, func(i int, id int64) { calls[i].ID = id })
 	if isUnique(err) {
-		return fmt.Errorf("call %s/%s: %w", c.Provider, c.ProviderCallID, ErrConflict)
+		return fmt.Errorf("call %s/%s: %w", calls[0].Provider, calls[0].ProviderCallID, ErrConflict)
 	}
-	if err != nil {
-		return fmt.Errorf("store: insert call: %w", err)
-	}
-	return nil
+	return err
 }
 
 // saveCalls writes the changed state of calls in as few statements as

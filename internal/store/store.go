@@ -53,9 +53,13 @@ type Store struct {
 	// listener delivers committed feed rows of every process (PostgreSQL).
 	listener *feedListener
 
-	jobs     chan *job
-	stop     chan struct{}
-	done     chan struct{}
+	jobs chan *job
+	stop chan struct{}
+	done chan struct{}
+	// pub carries committed feed rows, in commit order, from the writer to
+	// the publisher goroutine, so OnCommit's work is not the writer's.
+	pub      chan []voice.FeedItem
+	pubDone  chan struct{}
 	closeMu  sync.RWMutex
 	closed   bool
 	onCommit func([]voice.FeedItem)
@@ -135,7 +139,10 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 		jobs:       make(chan *job, 1024),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
+		pub:        make(chan []voice.FeedItem, 256),
+		pubDone:    make(chan struct{}),
 	}
+	go s.publisher()
 	maxBatch := opt.MaxBatch
 	if maxBatch <= 0 {
 		maxBatch = 256
@@ -257,6 +264,8 @@ func (s *Store) Close() error {
 	close(s.stop)
 	s.closeMu.Unlock()
 	<-s.done
+	close(s.pub)
+	<-s.pubDone
 	s.hot.close()
 	if s.listener != nil {
 		s.listener.close()
@@ -507,7 +516,19 @@ func (s *Store) failAll(jobs []*job, err error) {
 
 func (s *Store) publish(feed []voice.FeedItem) {
 	if len(feed) > 0 && s.onCommit != nil && s.d.publishesOnCommit() {
-		s.onCommit(feed)
+		s.pub <- feed
+	}
+}
+
+// publisher hands committed feed rows to OnCommit in commit order. The
+// writer only queues them: encoding and fanning out the rows (the hub) cost
+// the writer a twelfth of its time when it did it itself.
+func (s *Store) publisher() {
+	defer close(s.pubDone)
+	for feed := range s.pub {
+		if err := safely("publish", func() error { s.onCommit(feed); return nil }); err != nil {
+			s.log.Error("publishing committed rows failed", "err", err)
+		}
 	}
 }
 
