@@ -455,34 +455,28 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 		}
 		return true, nil
 	}
-	// Consecutive callbacks are decided and written as one group; other
-	// writes run one by one, in queue order.
+	// Other writes run first, one by one in queue order, then every
+	// callback of the batch is decided and written as one group. Jobs of
+	// one batch were all waiting at once, so no caller has seen another's
+	// result and any order among them is one the callers could have seen;
+	// keeping callbacks together keeps the group's reads and inserts to one
+	// statement each however other writes interleave with them.
 	var group []*ingestJob
-	flush := func() error {
-		if len(group) == 0 {
-			return nil
-		}
-		err := safely("ingest", func() error { return tx.ingestGroup(ctx, group) })
-		group = group[:0]
-		return err
-	}
 	for _, j := range jobs {
 		if j.ingest != nil {
 			group = append(group, j.ingest)
 			continue
-		}
-		if err := flush(); err != nil {
-			failed, ferr := fail(jobs[0], err)
-			return nil, failed, ferr
 		}
 		if jerr := safely("write job", func() error { return j.fn(ctx, tx) }); jerr != nil {
 			failed, ferr := fail(j, jerr)
 			return nil, failed, ferr
 		}
 	}
-	if err := flush(); err != nil {
-		failed, ferr := fail(jobs[0], err)
-		return nil, failed, ferr
+	if len(group) > 0 {
+		if err := safely("ingest", func() error { return tx.ingestGroup(ctx, group) }); err != nil {
+			failed, ferr := fail(jobs[0], err)
+			return nil, failed, ferr
+		}
 	}
 	feed = tx.feed
 	if err := s.d.insertFeed(ctx, tx, feed); err != nil {
