@@ -8,10 +8,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -411,11 +413,21 @@ func SecretOK(ch *store.Channel, secret string, now time.Time) bool {
 	return ok && secret != ""
 }
 
-// DedupeKey is the 16-byte duplicate key of a callback: the provider's own
-// idempotency keys when every event has one, else the SHA-256 of the raw
-// query and body (GET callbacks carry everything in the query), both scoped
-// to the channel.
+// DedupeKey is the 20-byte duplicate key of a callback: the provider's time
+// of its first event in seconds (4 bytes, zero when it has none), then 16
+// bytes of the SHA-256 of the provider's own idempotency keys when every
+// event has one, else of the raw query and body (GET callbacks carry
+// everything in the query), scoped to the channel. A retry carries the same
+// event, so the same time; leading with it keeps the keys of one moment
+// together in the unique index, so a batch of callbacks changes a few of
+// its pages, not one random page each (docs/architecture.md, "The writer").
 func DedupeKey(channelID, prov string, events []voice.Event, rawQuery string, body []byte) []byte {
+	key := make([]byte, 4, 4+sha256.Size)
+	if len(events) > 0 && !events[0].OccurredAt.IsZero() {
+		if sec := events[0].OccurredAt.Unix(); sec > 0 && sec <= math.MaxUint32 {
+			binary.BigEndian.PutUint32(key, uint32(sec))
+		}
+	}
 	h := sha256.New()
 	h.Write([]byte(channelID))
 	h.Write([]byte{0})
@@ -438,7 +450,7 @@ func DedupeKey(channelID, prov string, events []voice.Event, rawQuery string, bo
 		h.Write([]byte{0})
 		h.Write(body)
 	}
-	return h.Sum(nil)[:16]
+	return h.Sum(key)[:20]
 }
 
 var redacted = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true, "X-Api-Key": true}

@@ -1,7 +1,9 @@
 package callback_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -547,12 +549,34 @@ func TestDedupeKeyScopes(t *testing.T) {
 	if string(callback.DedupeKey("c1", "p", ev, "", []byte("x"))) == string(callback.DedupeKey("c2", "p", ev, "", []byte("x"))) {
 		t.Error("dedupe key must be scoped to the channel")
 	}
-	if len(callback.DedupeKey("c", "p", nil, "", []byte("x"))) != 16 {
-		t.Error("dedupe key must be 16 bytes")
+	if k := callback.DedupeKey("c", "p", nil, "", []byte("x")); len(k) != 20 || !bytes.Equal(k[:4], []byte{0, 0, 0, 0}) {
+		t.Errorf("dedupe key without an event time = %x, want 20 bytes leading with 4 zero bytes", k)
 	}
 	// GET callbacks have no body: the query tells them apart.
 	if string(callback.DedupeKey("c", "p", nil, "call_id=a&status=ringing", nil)) == string(callback.DedupeKey("c", "p", nil, "call_id=a&status=answered", nil)) {
 		t.Error("two GET callbacks with different queries share a dedupe key")
+	}
+}
+
+// Keys lead with the provider's event time, so the keys of one moment sit
+// together in the unique index whatever their hashes: keys of later events
+// sort after keys of earlier ones, and a retry gets the same key.
+func TestDedupeKeyLeadsWithEventTime(t *testing.T) {
+	at := time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC)
+	var prev []byte
+	for i := range 50 {
+		ev := []voice.Event{{IdempotencyKey: fmt.Sprintf("CA%032d:%d", i*7919, i%5), OccurredAt: at.Add(time.Duration(i) * time.Second)}}
+		k := callback.DedupeKey("c", "twilio", ev, "", nil)
+		if !bytes.Equal(k, callback.DedupeKey("c", "twilio", ev, "", nil)) {
+			t.Fatal("the same event gave two keys")
+		}
+		if binary.BigEndian.Uint32(k[:4]) != uint32(ev[0].OccurredAt.Unix()) {
+			t.Fatalf("key %x does not lead with the event's time %d", k, ev[0].OccurredAt.Unix())
+		}
+		if prev != nil && bytes.Compare(prev, k) >= 0 {
+			t.Fatalf("key of a later event %x sorts before %x", k, prev)
+		}
+		prev = k
 	}
 }
 
