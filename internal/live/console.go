@@ -160,7 +160,7 @@ func catchUp(ctx context.Context, reads Reads, admin bool, topics []string, afte
 			want["call:*"] = true
 		}
 	}
-	out := renderBatch(ctx, reads, items, func(t string) bool { return want[t] })
+	out := renderBatch(ctx, reads, items, func(t string) bool { return want[t] }, &renderState{})
 	role := roleViewer
 	if admin {
 		role = roleAdmin
