@@ -112,6 +112,12 @@ type rendered struct {
 	stats bool
 }
 
+// renderGap is the least time between two renders' starts. A lone change
+// is rendered at once; under load, batches that commit within the gap
+// share one render and one message per console, which is what keeps a
+// thousand consoles' writes affordable.
+const renderGap = 20 * time.Millisecond
+
 // failedMax is how many of the newest firing alerts the failed-calls
 // summary looks at, as the alerts page's first page does
 // (web/console_ops_alerts.go).
@@ -420,6 +426,7 @@ func (r *renderer) stop() { r.once.Do(func() { close(r.done) }) }
 
 func (r *renderer) run() {
 	var recheck <-chan time.Time
+	var began time.Time
 	for {
 		select {
 		case <-r.done:
@@ -430,6 +437,17 @@ func (r *renderer) run() {
 			continue
 		case <-r.wake:
 		}
+		// Renders start at least renderGap apart: what commits meanwhile
+		// is rendered together, each row once in its latest state, so
+		// under load a console gets one message per gap.
+		if wait := renderGap - time.Since(began); wait > 0 {
+			select {
+			case <-r.done:
+				return
+			case <-time.After(wait):
+			}
+		}
+		began = time.Now()
 		r.mu.Lock()
 		items := r.pending
 		r.pending = nil
@@ -512,6 +530,14 @@ func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem, st *renderState) bo
 	if out.attention != nil {
 		att, _ = json.Marshal(out.attention)
 	}
+	// Consoles showing the same topics in the same role get the same
+	// message: joined once (one JSON object a line, as static/app.js
+	// reads it) and framed once for all of them.
+	type set struct {
+		topics string
+		role   int
+	}
+	joined := map[set]frame{}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
@@ -522,17 +548,31 @@ func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem, st *renderState) bo
 		if c.admin {
 			role = roleAdmin
 		}
-		frames := make([]frame, 0, len(c.topics)+1)
-		for _, t := range c.topics {
-			if b := msgs[key{t, role}]; b != nil {
-				frames = append(frames, frame{seq: out.seq, data: b})
+		k := set{c.topicKey, role}
+		f, ok := joined[k]
+		if !ok {
+			var b []byte
+			for _, t := range c.topics {
+				if m := msgs[key{t, role}]; m != nil {
+					if len(b) > 0 {
+						b = append(b, '\n')
+					}
+					b = append(b, m...)
+				}
 			}
+			if att != nil {
+				if len(b) > 0 {
+					b = append(b, '\n')
+				}
+				b = append(b, att...)
+			}
+			if len(b) > 0 {
+				f = prepared(out.seq, b)
+			}
+			joined[k] = f
 		}
-		if att != nil {
-			frames = append(frames, frame{seq: out.seq, data: att})
-		}
-		if len(frames) > 0 {
-			h.deliver(c, frames)
+		if f.data != nil {
+			h.deliver(c, []frame{f})
 		}
 	}
 	return out.stats
@@ -540,5 +580,5 @@ func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem, st *renderState) bo
 
 // SubscribeConsole adds a console showing topics (see ValidTopic).
 func (h *Hub) SubscribeConsole(identity string, admin bool, topics []string) *Client {
-	return h.add(&Client{identity: identity, console: true, admin: admin, topics: topics})
+	return h.add(&Client{identity: identity, console: true, admin: admin, topics: topics, topicKey: strings.Join(topics, ",")})
 }

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -102,12 +103,26 @@ func alertItem(seq, alertID int64) voice.FeedItem {
 	return voice.FeedItem{Seq: seq, Type: voice.FeedAlertCreated, AlertID: ptr(alertID), Data: string(b)}
 }
 
-// recv reads one frame or fails after a second.
+// queued holds the lines of a client's frames not yet read by recv.
+var queued = map[*Client][]frame{}
+
+// recv reads one line of a client's frames (the renderer joins a batch's
+// messages for one console into one frame, one JSON object a line) or
+// fails after a second.
 func recv(t *testing.T, c *Client) frame {
 	t.Helper()
+	if q := queued[c]; len(q) > 0 {
+		queued[c] = q[1:]
+		return q[0]
+	}
 	select {
 	case f := <-c.send:
-		return f
+		var q []frame
+		for line := range bytes.SplitSeq(f.data, []byte("\n")) {
+			q = append(q, frame{seq: f.seq, data: line})
+		}
+		queued[c] = q[1:]
+		return q[0]
 	case <-time.After(time.Second):
 		t.Fatal("no frame")
 	}
@@ -116,6 +131,9 @@ func recv(t *testing.T, c *Client) frame {
 
 func none(t *testing.T, c *Client) {
 	t.Helper()
+	if q := queued[c]; len(q) > 0 {
+		t.Fatalf("unexpected frame %s", q[0].data)
+	}
 	select {
 	case f := <-c.send:
 		t.Fatalf("unexpected frame %s", f.data)
@@ -417,5 +435,45 @@ func TestPushStatsTable(t *testing.T) {
 	m := pushOf(t, stats, "stats")
 	if f := fragOf(t, m, "stats-table"); m.Seq != 0 || !strings.Contains(f.HTML, "stat-oncall-generic-1-1") {
 		t.Fatalf("recheck seq %d %+v", m.Seq, f)
+	}
+}
+
+// TestPushFramesOnceForConsolesAlike: consoles with the same topics and
+// role get one message, framed once; a console showing other topics or in
+// another role gets its own.
+func TestPushFramesOnceForConsolesAlike(t *testing.T) {
+	a := voice.AlertView{Title: "Disk full", State: "firing", Calls: []voice.CallView{{ID: 9, Status: "busy"}}}
+	h := NewHub(16)
+	defer h.Close()
+	h.StartRenderer(&fakeReads{alert: &a})
+	var dash []*Client
+	for range 3 {
+		dash = append(dash, h.SubscribeConsole("v", false, []string{"dashboard"}))
+	}
+	admin := h.SubscribeConsole("a", true, []string{"dashboard"})
+	calls := h.SubscribeConsole("v", false, []string{"dashboard", "calls"})
+	h.Publish([]voice.FeedItem{callItem(1, 9, "busy"), {Seq: 2, Type: voice.FeedAlertUpdated, AlertID: ptr(int64(3)), Data: "{}"}})
+	get := func(c *Client) frame {
+		select {
+		case f := <-c.send:
+			return f
+		case <-time.After(time.Second):
+			t.Fatal("no frame")
+		}
+		return frame{}
+	}
+	first := get(dash[0])
+	if first.pm == nil || first.seq != 2 {
+		t.Fatalf("frame seq %d prepared %v", first.seq, first.pm != nil)
+	}
+	for _, c := range dash[1:] {
+		if get(c).pm != first.pm {
+			t.Error("consoles with the same topics got separately framed messages")
+		}
+	}
+	for _, c := range []*Client{admin, calls} {
+		if f := get(c); f.pm == first.pm || f.pm == nil {
+			t.Error("a console with other topics or another role shares the dashboard viewers' message")
+		}
 	}
 }
