@@ -193,9 +193,6 @@
     } else if (f.op === "remove") {
       var gone = document.getElementById(f.id);
       if (gone && region.contains(gone)) gone.remove();
-    } else if (f.op === "refetch") {
-      refetch(region);
-      return;
     } else if (f.op === "row") {
       var el = parse(f.html);
       if (!el) return;

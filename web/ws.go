@@ -23,6 +23,9 @@ import (
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  1024,
 	WriteBufferSize: 4096,
+	// Pushed HTML compresses several times over; internal/live compresses
+	// each message once for all the clients it goes to.
+	EnableCompression: true,
 	// Same-origin only for browsers; API clients send no Origin.
 	CheckOrigin: func(r *http.Request) bool {
 		o := r.Header.Get("Origin")

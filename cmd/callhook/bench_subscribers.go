@@ -326,6 +326,9 @@ func openConsoles(ctx context.Context, base, user, password string, n int, acks 
 		return nil, err
 	}
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/live?topics=dashboard"
+	// Browsers ask for compression; these consoles do not, so that a
+	// thousand readers inflating every message do not starve the generator
+	// on a small machine. The server frames each message once either way.
 	d := &websocket.Dialer{Jar: jar, HandshakeTimeout: 30 * time.Second, ReadBufferSize: 16 << 10}
 	cs := &consoles{acks: acks, subs: make([]*subscriber, n)}
 	ids := &fragIDs{}

@@ -74,7 +74,7 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 			if f.seq != 0 && f.seq <= last {
 				continue // already sent during the backfill
 			}
-			if !write(f.data) {
+			if writeFrame(conn, f) != nil {
 				return
 			}
 			if f.seq != 0 {

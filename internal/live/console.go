@@ -14,9 +14,6 @@ import (
 // cut network shows within 5 s even though TCP has not noticed.
 const heartbeat = 2 * time.Second
 
-// maxCoalesce bounds how many waiting frames share one WebSocket message.
-const maxCoalesce = 64
-
 // resumeMax is how many missed feed rows a reconnecting console catches up
 // on with pushed fragments; further behind, it re-fetches its regions once.
 const resumeMax = 200
@@ -59,45 +56,23 @@ func ServeConsole(ctx context.Context, conn *websocket.Conn, hub *Hub, reads Rea
 	// Frames of batches the catch-up covered are skipped; every frame of a
 	// later batch (its push and its attention share the seq) goes out.
 	caught := last
-	var buf []byte
 	ticker := time.NewTicker(heartbeat)
 	defer ticker.Stop()
 	pings := 0
 	for {
 		select {
 		case f := <-c.send:
-			// Frames waiting behind this one go out in the same message,
-			// one JSON object a line: under load a console gets one write
-			// per turn of this loop instead of one per frame (the writes
-			// were half the server's CPU with 1,000 consoles open).
-			buf = buf[:0]
-			n := 0
-			add := func(f frame) {
-				if f.seq != 0 && f.seq <= caught {
-					return // already pushed during the catch-up
-				}
-				if n > 0 {
-					buf = append(buf, '\n')
-				}
-				buf = append(buf, f.data...)
-				n++
-				if f.seq > last {
-					last = f.seq
-				}
+			// A console gets one message per render (the renderer folds a
+			// batch's topics and attention into one, framed and compressed
+			// once for all consoles alike: push.go), so it is written as
+			// it is, never copied or compressed per console.
+			if f.seq != 0 && f.seq <= caught {
+				continue // already pushed during the catch-up
 			}
-			add(f)
-		drain:
-			for n < maxCoalesce {
-				select {
-				case g := <-c.send:
-					add(g)
-				default:
-					break drain
-				}
-			}
-			if n > 0 && !write(buf) {
+			if writeFrame(conn, f) != nil {
 				return
 			}
+			last = max(last, f.seq)
 		case <-ticker.C:
 			if !writeJSON(consoleMsg{Type: "ping", Seq: last}) {
 				return
@@ -160,7 +135,7 @@ func catchUp(ctx context.Context, reads Reads, admin bool, topics []string, afte
 			want["call:*"] = true
 		}
 	}
-	out := renderBatch(ctx, reads, items, func(t string) bool { return want[t] })
+	out := renderBatch(ctx, reads, items, func(t string) bool { return want[t] }, &renderState{})
 	role := roleViewer
 	if admin {
 		role = roleAdmin

@@ -11,6 +11,9 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"callhook/internal/voice"
 )
@@ -34,9 +37,31 @@ func FromFeed(it voice.FeedItem) Message {
 	return Message{Seq: it.Seq, Type: it.Type, CallID: it.CallID, AlertID: it.AlertID, ChannelID: it.ChannelID, Data: data}
 }
 
+// frame is one queued message. pm, when set, is data framed once for every
+// client it goes to (compressed once where the client negotiated it), so
+// a thousand clients cost one framing, not a thousand.
 type frame struct {
 	seq  int64
 	data []byte
+	pm   *websocket.PreparedMessage
+}
+
+// prepared returns data as a frame framed once for all its clients.
+func prepared(seq int64, data []byte) frame {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		return frame{seq: seq, data: data}
+	}
+	return frame{seq: seq, data: data, pm: pm}
+}
+
+// writeFrame writes one frame to conn, the prepared one where there is one.
+func writeFrame(conn *websocket.Conn, f frame) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+	if f.pm != nil {
+		return conn.WritePreparedMessage(f.pm)
+	}
+	return conn.WriteMessage(websocket.TextMessage, f.data)
 }
 
 // Client is one subscriber.
@@ -46,9 +71,11 @@ type Client struct {
 	console bool
 	admin   bool
 	topics  []string
-	send    chan frame
-	dropped chan struct{}
-	once    sync.Once
+	// topicKey is topics joined: consoles alike share one message.
+	topicKey string
+	send     chan frame
+	dropped  chan struct{}
+	once     sync.Once
 }
 
 // Dropped is closed when the hub gave up on the client (slow or shutting down).
@@ -120,7 +147,7 @@ func (h *Hub) Publish(items []voice.FeedItem) {
 		if err != nil {
 			continue
 		}
-		frames = append(frames, frame{seq: it.Seq, data: b})
+		frames = append(frames, prepared(it.Seq, b))
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,13 @@ type Reads interface {
 	AlertView(ctx context.Context, id int64) (voice.AlertView, error)
 	Alert(ctx context.Context, id int64) (*store.Alert, error)
 	CachedChannel(ctx context.Context, id string) (*store.Channel, error)
+	// Alerts and AlertViews read the newest firing alerts for the
+	// failed-calls summary above the alert lists.
+	Alerts(ctx context.Context, f store.ListFilter) (store.Page[store.Alert], error)
+	AlertViews(ctx context.Context, alerts []store.Alert) ([]voice.AlertView, error)
+	// Stats are the stats page's totals (cached by the store for a few
+	// seconds: see statsRecheck).
+	Stats(ctx context.Context) ([]voice.Stat, error)
 }
 
 // countCap bounds the dashboard counters, as the dashboard page does
@@ -34,9 +42,11 @@ const countCap = 500
 //   - "inner": the region's content becomes HTML (the counters, a call's facts);
 //   - "row": the element ID becomes HTML; if the page does not show it, it is
 //     inserted into the region's rows when the region takes new rows;
-//   - "remove": the element ID goes (an alert that left the open list);
-//   - "refetch": the region is fetched again from its data-live-src once (the
-//     stats table and an alert's page, whose renders need the session).
+//   - "remove": the element ID goes (an alert that left the open list).
+//
+// What differs per session is not in the HTML: forms carry an empty _csrf
+// and next that the page fills in, and the few admin-only buttons come as a
+// viewer and an admin variant of the same fragment (role).
 type Frag struct {
 	Op     string `json:"op"`
 	Region string `json:"region"`
@@ -98,13 +108,81 @@ type rendered struct {
 	topics    map[string][]Frag
 	order     []string
 	attention *attentionMsg
+	// stats: the stats table was due (rendered, or found unchanged).
+	stats bool
+}
+
+// renderGap is the least time between two renders' starts. A lone change
+// is rendered at once; under load, batches that commit within the gap
+// share one render and one message per console, which is what keeps a
+// thousand consoles' writes affordable.
+const renderGap = 20 * time.Millisecond
+
+// failedMax is how many of the newest firing alerts the failed-calls
+// summary looks at, as the alerts page's first page does
+// (web/console_ops_alerts.go).
+const failedMax = 50
+
+// statsRecheck is when the stats table is rendered once more after a
+// change: the store serves the totals from a cache up to 5 s old
+// (internal/store/reads.go), so the render right after a commit may not
+// count it yet; this one does.
+const statsRecheck = 5500 * time.Millisecond
+
+// renderState is what the renderer remembers between batches so that it
+// neither reads nor sends what has not changed: the failed-calls summary's
+// alerts and the stats table last sent. A resuming console's catch-up uses
+// a fresh one, so it reads both when its missed rows touch them.
+type renderState struct {
+	failedKnown bool
+	failed      map[int64]bool
+	stats       string
+}
+
+// failedStale reports whether one of the changed alerts joins or leaves
+// the failed-calls summary last rendered (or none was rendered yet).
+func (st *renderState) failedStale(changed []voice.AlertView) bool {
+	if !st.failedKnown {
+		return true
+	}
+	for _, a := range changed {
+		if views.AlertCallsFailed(a) != st.failed[a.ID] {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *renderState) setFailed(firing []voice.AlertView) {
+	st.failedKnown, st.failed = true, map[int64]bool{}
+	for _, a := range firing {
+		if views.AlertCallsFailed(a) {
+			st.failed[a.ID] = true
+		}
+	}
+}
+
+// statsFrag renders the stats table; ok is false when it is what was last
+// sent, or unreadable.
+func (st *renderState) statsFrag(ctx context.Context, reads Reads) (Frag, bool) {
+	rows, err := reads.Stats(ctx)
+	if err != nil {
+		return Frag{}, false
+	}
+	var b bytes.Buffer
+	_ = views.StatsTable(views.StatsProps{Rows: rows}).Render(ctx, &b)
+	if b.String() == st.stats {
+		return Frag{}, false
+	}
+	st.stats = b.String()
+	return Frag{Op: "inner", Region: "stats-table", HTML: st.stats}, true
 }
 
 // renderBatch renders the fragments of items for the topics in want. It is
 // the single place fragments are made: the renderer goroutine calls it once
 // per batch for every topic any console shows, and a resuming console calls
 // it once for what it missed.
-func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want func(string) bool) rendered {
+func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want func(string) bool, st *renderState) rendered {
 	out := rendered{topics: map[string][]Frag{}}
 	index := map[string]int{} // topic + element id -> position, so a batch sends an element once, in its latest state
 	add := func(topic string, f Frag) {
@@ -186,19 +264,42 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		}
 	}
 	// An alert's card, row and page follow its calls as well as its state.
+	var changed []voice.AlertView
 	for _, id := range alertOrder {
 		sid := strconv.FormatInt(id, 10)
-		add("alert:"+sid, Frag{Op: "refetch", Region: "alert-detail"})
+		page := "alert:" + sid
 		// The renderer cannot know which calls an alert has before reading
 		// it, so "call:*" (some call page is open) asks for the read too.
-		if !want("dashboard") && !want("alerts") && !want("call:*") {
+		if !want("dashboard") && !want("alerts") && !want("call:*") && !want(page) {
 			continue
 		}
 		a, err := reads.AlertView(ctx, id)
 		if err != nil {
 			continue // deleted or unreadable: the next change or reload shows it
 		}
-		for _, role := range []int{roleViewer, roleAdmin} {
+		changed = append(changed, a)
+		// Only an alert whose calls all failed looks different to an admin
+		// (the Call again button): the others are rendered once for all.
+		roles := []int{0}
+		if views.AlertCallsFailed(a) {
+			roles = []int{roleViewer, roleAdmin}
+		}
+		if want(page) {
+			d := views.AlertProps{Alert: a, KeypadPrompt: store.ChannelDTMF(nil).Prompt()}
+			if a.ChannelID != nil {
+				if ch, err := reads.CachedChannel(ctx, *a.ChannelID); err == nil {
+					d.ChannelName, d.KeypadPrompt = ch.Name, store.ChannelDTMF(ch).Prompt()
+				}
+			}
+			for _, role := range roles {
+				d.Admin = role == roleAdmin
+				add(page, Frag{Op: "inner", Region: "alert-detail", HTML: html(views.AlertDetail(d)), role: role})
+			}
+		}
+		if !want("dashboard") && !want("alerts") {
+			continue
+		}
+		for _, role := range roles {
 			l := views.AlertListProps{Admin: role == roleAdmin}
 			if a.State == "firing" || a.State == "acknowledged" {
 				l.Compact = true
@@ -209,13 +310,28 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 			}
 			add("alerts", Frag{Op: "row", Region: "alerts-list", ID: "alert-row-" + sid, HTML: html(views.AlertRow(a, l)), role: role})
 		}
-		// A call's facts show its alert's state.
+	}
+	// A call's facts show its alert's state.
+	for _, a := range changed {
 		for _, c := range a.Calls {
 			if want("call:" + strconv.FormatInt(c.ID, 10)) {
 				if _, ok := calls[c.ID]; !ok {
 					callOrder = append(callOrder, c.ID)
 					calls[c.ID] = c
 				}
+			}
+		}
+	}
+	// The summary above the alert lists names the firing alerts whose
+	// calls all failed; it is read again only when a changed alert joins or
+	// leaves it.
+	if len(changed) > 0 && (want("dashboard") || want("alerts")) && st.failedStale(changed) {
+		if p, err := reads.Alerts(ctx, store.ListFilter{Status: string(voice.AlertFiring), Limit: failedMax}); err == nil {
+			if as, err := reads.AlertViews(ctx, p.Items); err == nil {
+				st.setFailed(as)
+				h := html(views.FailedSummary(as))
+				add("dashboard", Frag{Op: "inner", Region: views.FailedSummaryID, HTML: h})
+				add("alerts", Frag{Op: "inner", Region: views.FailedSummaryID, HTML: h})
 			}
 		}
 	}
@@ -235,8 +351,11 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		}
 		add(topic, Frag{Op: "inner", Region: "call-facts", HTML: html(views.CallFacts(p))})
 	}
-	if statsDirty {
-		add("stats", Frag{Op: "refetch", Region: "stats-table"})
+	if statsDirty && want("stats") {
+		if f, ok := st.statsFrag(ctx, reads); ok {
+			add("stats", f)
+		}
+		out.stats = true
 	}
 	if countsDirty {
 		if c, err := reads.DashboardCounts(ctx, time.Now().Add(-time.Hour), countCap); err == nil {
@@ -280,6 +399,8 @@ type renderer struct {
 	wake    chan struct{}
 	done    chan struct{}
 	once    sync.Once
+	// st is touched only by run's goroutine.
+	st renderState
 }
 
 // StartRenderer starts rendering console fragments from reads; Close stops it.
@@ -304,25 +425,79 @@ func (r *renderer) queue(items []voice.FeedItem) {
 func (r *renderer) stop() { r.once.Do(func() { close(r.done) }) }
 
 func (r *renderer) run() {
+	var recheck <-chan time.Time
+	var began time.Time
 	for {
 		select {
 		case <-r.done:
 			return
+		case <-recheck:
+			recheck = nil
+			r.hub.pushStats(r.reads, &r.st)
+			continue
 		case <-r.wake:
 		}
+		// Renders start at least renderGap apart: what commits meanwhile
+		// is rendered together, each row once in its latest state, so
+		// under load a console gets one message per gap.
+		if wait := renderGap - time.Since(began); wait > 0 {
+			select {
+			case <-r.done:
+				return
+			case <-time.After(wait):
+			}
+		}
+		began = time.Now()
 		r.mu.Lock()
 		items := r.pending
 		r.pending = nil
 		r.mu.Unlock()
-		if len(items) > 0 {
-			r.hub.pushBatch(r.reads, items)
+		if len(items) > 0 && r.hub.pushBatch(r.reads, items, &r.st) && recheck == nil {
+			recheck = time.After(statsRecheck)
 		}
 	}
 }
 
+// pushStats sends the stats table to the consoles showing it if it changed
+// since it was last sent. It is outside the feed's sequence (seq 0): a
+// console that resumes gets the table from its catch-up or reload.
+func (h *Hub) pushStats(reads Reads, st *renderState) {
+	if !h.wants("stats") {
+		return
+	}
+	f, ok := st.statsFrag(context.Background(), reads)
+	if !ok {
+		return
+	}
+	b, err := json.Marshal(pushMsg{Type: "push", Topic: "stats", Frags: []Frag{f}})
+	if err != nil {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if c.console && slices.Contains(c.topics, "stats") {
+			h.deliver(c, []frame{{data: b}})
+		}
+	}
+}
+
+// wants reports whether some console shows topic.
+func (h *Hub) wants(topic string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if c.console && slices.Contains(c.topics, topic) {
+			return true
+		}
+	}
+	return false
+}
+
 // pushBatch renders items once for the topics the consoles show and sends
-// each console the messages of its topics.
-func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem) {
+// each console the messages of its topics. It reports whether the stats
+// table was due, so that the renderer looks at it again later.
+func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem, st *renderState) bool {
 	h.mu.RLock()
 	topics := map[string]bool{}
 	consoles := 0
@@ -339,9 +514,9 @@ func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem) {
 	}
 	h.mu.RUnlock()
 	if consoles == 0 {
-		return
+		return false
 	}
-	out := renderBatch(context.Background(), reads, items, func(t string) bool { return topics[t] })
+	out := renderBatch(context.Background(), reads, items, func(t string) bool { return topics[t] }, st)
 	type key struct {
 		topic string
 		role  int
@@ -355,6 +530,14 @@ func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem) {
 	if out.attention != nil {
 		att, _ = json.Marshal(out.attention)
 	}
+	// Consoles showing the same topics in the same role get the same
+	// message: joined once (one JSON object a line, as static/app.js
+	// reads it) and framed once for all of them.
+	type set struct {
+		topics string
+		role   int
+	}
+	joined := map[set]frame{}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
@@ -365,22 +548,37 @@ func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem) {
 		if c.admin {
 			role = roleAdmin
 		}
-		frames := make([]frame, 0, len(c.topics)+1)
-		for _, t := range c.topics {
-			if b := msgs[key{t, role}]; b != nil {
-				frames = append(frames, frame{seq: out.seq, data: b})
+		k := set{c.topicKey, role}
+		f, ok := joined[k]
+		if !ok {
+			var b []byte
+			for _, t := range c.topics {
+				if m := msgs[key{t, role}]; m != nil {
+					if len(b) > 0 {
+						b = append(b, '\n')
+					}
+					b = append(b, m...)
+				}
 			}
+			if att != nil {
+				if len(b) > 0 {
+					b = append(b, '\n')
+				}
+				b = append(b, att...)
+			}
+			if len(b) > 0 {
+				f = prepared(out.seq, b)
+			}
+			joined[k] = f
 		}
-		if att != nil {
-			frames = append(frames, frame{seq: out.seq, data: att})
-		}
-		if len(frames) > 0 {
-			h.deliver(c, frames)
+		if f.data != nil {
+			h.deliver(c, []frame{f})
 		}
 	}
+	return out.stats
 }
 
 // SubscribeConsole adds a console showing topics (see ValidTopic).
 func (h *Hub) SubscribeConsole(identity string, admin bool, topics []string) *Client {
-	return h.add(&Client{identity: identity, console: true, admin: admin, topics: topics})
+	return h.add(&Client{identity: identity, console: true, admin: admin, topics: topics, topicKey: strings.Join(topics, ",")})
 }

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -17,6 +18,12 @@ type fakeReads struct {
 	feed   []voice.FeedItem
 	counts atomic.Int32
 	alerts atomic.Int32
+	// firingReads counts the reads of the firing alerts (the failed-calls
+	// summary).
+	firingReads atomic.Int32
+	// alert, when set, is what AlertView returns (its ID set to the one asked).
+	alert *voice.AlertView
+	stats []voice.Stat
 }
 
 func (f *fakeReads) FeedAfter(_ context.Context, after int64, limit int) ([]voice.FeedItem, error) {
@@ -43,8 +50,33 @@ func (f *fakeReads) DashboardCounts(context.Context, time.Time, int) (store.Coun
 
 func (f *fakeReads) AlertView(_ context.Context, id int64) (voice.AlertView, error) {
 	f.alerts.Add(1)
+	if f.alert != nil {
+		a := *f.alert
+		a.ID = id
+		return a, nil
+	}
 	return voice.AlertView{ID: id, Title: "Disk full", State: "firing", Severity: "critical"}, nil
 }
+
+func (f *fakeReads) Alerts(context.Context, store.ListFilter) (store.Page[store.Alert], error) {
+	f.firingReads.Add(1)
+	return store.Page[store.Alert]{Items: []store.Alert{{ID: 3, State: "firing"}}}, nil
+}
+
+func (f *fakeReads) AlertViews(ctx context.Context, as []store.Alert) ([]voice.AlertView, error) {
+	var out []voice.AlertView
+	for _, a := range as {
+		v := voice.AlertView{ID: a.ID, Title: "Disk full", State: "firing"}
+		if f.alert != nil {
+			v = *f.alert
+			v.ID = a.ID
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (f *fakeReads) Stats(context.Context) ([]voice.Stat, error) { return f.stats, nil }
 
 func (f *fakeReads) Alert(_ context.Context, id int64) (*store.Alert, error) {
 	return &store.Alert{ID: id, Title: "Disk full", State: "firing"}, nil
@@ -71,12 +103,26 @@ func alertItem(seq, alertID int64) voice.FeedItem {
 	return voice.FeedItem{Seq: seq, Type: voice.FeedAlertCreated, AlertID: ptr(alertID), Data: string(b)}
 }
 
-// recv reads one frame or fails after a second.
+// queued holds the lines of a client's frames not yet read by recv.
+var queued = map[*Client][]frame{}
+
+// recv reads one line of a client's frames (the renderer joins a batch's
+// messages for one console into one frame, one JSON object a line) or
+// fails after a second.
 func recv(t *testing.T, c *Client) frame {
 	t.Helper()
+	if q := queued[c]; len(q) > 0 {
+		queued[c] = q[1:]
+		return q[0]
+	}
 	select {
 	case f := <-c.send:
-		return f
+		var q []frame
+		for line := range bytes.SplitSeq(f.data, []byte("\n")) {
+			q = append(q, frame{seq: f.seq, data: line})
+		}
+		queued[c] = q[1:]
+		return q[0]
 	case <-time.After(time.Second):
 		t.Fatal("no frame")
 	}
@@ -85,6 +131,9 @@ func recv(t *testing.T, c *Client) frame {
 
 func none(t *testing.T, c *Client) {
 	t.Helper()
+	if q := queued[c]; len(q) > 0 {
+		t.Fatalf("unexpected frame %s", q[0].data)
+	}
 	select {
 	case f := <-c.send:
 		t.Fatalf("unexpected frame %s", f.data)
@@ -223,6 +272,208 @@ func TestValidTopic(t *testing.T) {
 	} {
 		if ValidTopic(topic) != want {
 			t.Errorf("ValidTopic(%q) = %v", topic, !want)
+		}
+	}
+}
+
+// pushOf reads one push message of topic from c.
+func pushOf(t *testing.T, c *Client, topic string) pushMsg {
+	t.Helper()
+	f := recv(t, c)
+	var m pushMsg
+	if err := json.Unmarshal(f.data, &m); err != nil || m.Type != "push" || m.Topic != topic {
+		t.Fatalf("frame %s, want a push of %s", f.data, topic)
+	}
+	return m
+}
+
+// fragOf returns the fragment of region in m.
+func fragOf(t *testing.T, m pushMsg, region string) Frag {
+	t.Helper()
+	for _, f := range m.Frags {
+		if f.Region == region {
+			return f
+		}
+	}
+	t.Fatalf("push of %s has no %s fragment: %+v", m.Topic, region, m.Frags)
+	return Frag{}
+}
+
+func TestPushAlertPage(t *testing.T) {
+	failed := []voice.CallView{{ID: 9, Status: "busy", ChannelID: "oncall", Provider: "generic"}}
+	tests := []struct {
+		name string
+		// alert is the alert's state after the change.
+		alert            voice.AlertView
+		viewer, admin    []string // in the viewer's and the admin's alert-detail
+		notViewer        []string
+		sameForBothRoles bool
+	}{
+		{
+			name:             "acknowledged on the phone",
+			alert:            voice.AlertView{Title: "Disk full", State: "acknowledged", Severity: "critical", AcknowledgedBy: ptr("+15550001111")},
+			viewer:           []string{`<dd id="alert-state"><span class="badge acknowledged">`, "+15550001111", `/alerts/3/resolve`},
+			admin:            []string{`<span class="badge acknowledged">`},
+			notViewer:        []string{`/acknowledge"`, "Call again"},
+			sameForBothRoles: true,
+		},
+		{
+			name:      "every call failed",
+			alert:     voice.AlertView{Title: "Disk full", State: "firing", Severity: "critical", Calls: failed},
+			viewer:    []string{"Nobody has been reached", "An admin can call"},
+			admin:     []string{"Nobody has been reached", "/alerts/3/call-again"},
+			notViewer: []string{"/call-again"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.alert
+			reads := &fakeReads{alert: &a}
+			h := NewHub(16)
+			defer h.Close()
+			h.StartRenderer(reads)
+			viewer := h.SubscribeConsole("v", false, []string{"alert:3"})
+			admin := h.SubscribeConsole("a", true, []string{"alert:3"})
+			other := h.SubscribeConsole("v", false, []string{"alert:4"})
+			b, _ := json.Marshal(a)
+			h.Publish([]voice.FeedItem{{Seq: 1, Type: voice.FeedAlertUpdated, AlertID: ptr(int64(3)), Data: string(b)}})
+
+			v := fragOf(t, pushOf(t, viewer, "alert:3"), "alert-detail")
+			ad := fragOf(t, pushOf(t, admin, "alert:3"), "alert-detail")
+			if v.Op != "inner" || ad.Op != "inner" {
+				t.Fatalf("ops %q and %q, want inner", v.Op, ad.Op)
+			}
+			for _, s := range tt.viewer {
+				if !strings.Contains(v.HTML, s) {
+					t.Errorf("viewer's alert page lacks %q", s)
+				}
+			}
+			for _, s := range tt.admin {
+				if !strings.Contains(ad.HTML, s) {
+					t.Errorf("admin's alert page lacks %q", s)
+				}
+			}
+			for _, s := range tt.notViewer {
+				if strings.Contains(v.HTML, s) {
+					t.Errorf("viewer's alert page has %q", s)
+				}
+			}
+			if (v.HTML == ad.HTML) != tt.sameForBothRoles {
+				t.Errorf("viewer and admin variants equal: %v, want %v", v.HTML == ad.HTML, tt.sameForBothRoles)
+			}
+			if strings.Contains(v.HTML, `name="_csrf" value="`) && !strings.Contains(v.HTML, `name="_csrf" value=""`) {
+				t.Error("a pushed form carries a session's token")
+			}
+			// Another alert's page hears nothing of alert 3 but the firing count.
+			if f := recv(t, other); !strings.HasPrefix(string(f.data), `{"type":"attention"`) {
+				t.Fatalf("alert 4's page got %s", f.data)
+			}
+			none(t, other)
+		})
+	}
+}
+
+func TestPushFailedSummaryOnlyWhenItChanges(t *testing.T) {
+	a := voice.AlertView{Title: "Disk full", State: "firing", Severity: "critical",
+		Calls: []voice.CallView{{ID: 9, Status: "ringing", ChannelID: "oncall"}}}
+	reads := &fakeReads{alert: &a}
+	h := NewHub(16)
+	defer h.Close()
+	h.StartRenderer(reads)
+	dash := h.SubscribeConsole("v", false, []string{"dashboard"})
+	drain := func() pushMsg {
+		m := pushOf(t, dash, "dashboard")
+		recv(t, dash) // the attention message
+		return m
+	}
+	up := func(seq int64) {
+		h.Publish([]voice.FeedItem{{Seq: seq, Type: voice.FeedAlertUpdated, AlertID: ptr(int64(3)), Data: "{}"}})
+	}
+
+	// The first change reads the summary (nothing failed yet).
+	up(1)
+	if f := fragOf(t, drain(), "alerts-failed"); f.Op != "inner" || strings.Contains(f.HTML, "Every call failed") {
+		t.Fatalf("summary %+v", f)
+	}
+	// A change that leaves the alert out of the summary reads nothing more.
+	up(2)
+	for _, f := range drain().Frags {
+		if f.Region == "alerts-failed" {
+			t.Fatalf("summary sent again though unchanged: %+v", f)
+		}
+	}
+	// Its call fails: the alert joins the summary.
+	a.Calls = []voice.CallView{{ID: 9, Status: "busy", ChannelID: "oncall"}}
+	up(3)
+	if f := fragOf(t, drain(), "alerts-failed"); !strings.Contains(f.HTML, "Every call failed for 1 firing alert") || !strings.Contains(f.HTML, `href="/alerts/3"`) {
+		t.Fatalf("summary %s", f.HTML)
+	}
+	if n := reads.firingReads.Load(); n != 2 {
+		t.Errorf("firing alerts read %d times for 3 changes, want 2 (the first and the one that changed the summary)", n)
+	}
+}
+
+func TestPushStatsTable(t *testing.T) {
+	reads := &fakeReads{stats: []voice.Stat{{ChannelID: "oncall", Provider: "generic", Calls: 1}}}
+	h := NewHub(16)
+	defer h.Close()
+	h.StartRenderer(reads)
+	stats := h.SubscribeConsole("v", false, []string{"stats"})
+	h.Publish([]voice.FeedItem{callItem(1, 7, "ringing")})
+	f := fragOf(t, pushOf(t, stats, "stats"), "stats-table")
+	if f.Op != "inner" || !strings.Contains(f.HTML, `data-row="stat-oncall-generic-1-0"`) {
+		t.Fatalf("stats fragment %+v", f)
+	}
+
+	// The store's cached totals catch up later: the recheck sends them,
+	// outside the feed's sequence; an unchanged table is not sent again.
+	st := &renderState{stats: f.HTML}
+	h.pushStats(reads, st)
+	none(t, stats)
+	reads.stats = []voice.Stat{{ChannelID: "oncall", Provider: "generic", Calls: 1, Answered: 1, AnsweredRate: 1}}
+	h.pushStats(reads, st)
+	m := pushOf(t, stats, "stats")
+	if f := fragOf(t, m, "stats-table"); m.Seq != 0 || !strings.Contains(f.HTML, "stat-oncall-generic-1-1") {
+		t.Fatalf("recheck seq %d %+v", m.Seq, f)
+	}
+}
+
+// TestPushFramesOnceForConsolesAlike: consoles with the same topics and
+// role get one message, framed once; a console showing other topics or in
+// another role gets its own.
+func TestPushFramesOnceForConsolesAlike(t *testing.T) {
+	a := voice.AlertView{Title: "Disk full", State: "firing", Calls: []voice.CallView{{ID: 9, Status: "busy"}}}
+	h := NewHub(16)
+	defer h.Close()
+	h.StartRenderer(&fakeReads{alert: &a})
+	var dash []*Client
+	for range 3 {
+		dash = append(dash, h.SubscribeConsole("v", false, []string{"dashboard"}))
+	}
+	admin := h.SubscribeConsole("a", true, []string{"dashboard"})
+	calls := h.SubscribeConsole("v", false, []string{"dashboard", "calls"})
+	h.Publish([]voice.FeedItem{callItem(1, 9, "busy"), {Seq: 2, Type: voice.FeedAlertUpdated, AlertID: ptr(int64(3)), Data: "{}"}})
+	get := func(c *Client) frame {
+		select {
+		case f := <-c.send:
+			return f
+		case <-time.After(time.Second):
+			t.Fatal("no frame")
+		}
+		return frame{}
+	}
+	first := get(dash[0])
+	if first.pm == nil || first.seq != 2 {
+		t.Fatalf("frame seq %d prepared %v", first.seq, first.pm != nil)
+	}
+	for _, c := range dash[1:] {
+		if get(c).pm != first.pm {
+			t.Error("consoles with the same topics got separately framed messages")
+		}
+	}
+	for _, c := range []*Client{admin, calls} {
+		if f := get(c); f.pm == first.pm || f.pm == nil {
+			t.Error("a console with other topics or another role shares the dashboard viewers' message")
 		}
 	}
 }
