@@ -96,7 +96,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *db == "" {
 			return errors.New("bench: --prefill needs --db or CALLHOOK_DB")
 		}
-		return prefillDB(ctx, *db, *prefill, *conns, stdout, stderr)
+		senders := *conns
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "c" })
+		if !explicit {
+			// The writer commits what is waiting together: 256 senders
+			// fill its batches (measured: 6,700 callbacks/s against
+			// 2,600/s with 64 on a busy machine).
+			senders = 256
+		}
+		return prefillDB(ctx, *db, *prefill, senders, stdout, stderr)
 	}
 	over, err := providerOverride(*prov)
 	if err != nil {
