@@ -410,11 +410,13 @@ func (s *subscriber) run() {
 // dial opens one WebSocket.
 func dial(ctx context.Context, d *websocket.Dialer, u string, h http.Header) (*websocket.Conn, error) {
 	c, resp, err := d.DialContext(ctx, u, h)
+	var body []byte
 	if resp != nil && resp.Body != nil {
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, 200))
 		resp.Body.Close()
 	}
 	if err != nil && resp != nil {
-		return nil, fmt.Errorf("%w (HTTP %d)", err, resp.StatusCode)
+		return nil, fmt.Errorf("%w (HTTP %d: %s)", err, resp.StatusCode, bytes.TrimSpace(body))
 	}
 	return c, err
 }
