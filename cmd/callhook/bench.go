@@ -45,6 +45,7 @@ type benchSummary struct {
 	Verification verifyJSON        `json:"verification"`
 	ServerRSS    int64             `json:"server_rss_bytes,omitempty"`
 	Consoles     *subscribersJSON  `json:"consoles,omitempty"`
+	Streams      *subscribersJSON  `json:"streams,omitempty"`
 }
 
 // ceilingJSON is the /healthz measurement of --raw.
@@ -84,7 +85,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sample := fs.Int("verify", 50, "calls checked through the API afterwards")
 	verifyAll := fs.Bool("verify-all", false, "check every call through the API afterwards")
 	prefill := fs.Int("prefill", 0, "fill the database of --db with N callbacks of realistic history and exit")
-	subs := fs.Int("subscribers", 0, "also open N dashboard consoles and measure how fast each gets every callback's fragment")
+	subs := fs.Int("subscribers", 0, "also open N subscribers (see --subscribers-kind) and measure how fast each gets every callback")
+	subKindName := fs.String("subscribers-kind", "console", "console: signed-in dashboards, timed to each callback's fragment; stream: /api/v1/stream clients with --token, timed to each callback's event")
 	user := fs.String("console-user", "admin", "console user the --subscribers sign in as")
 	password := fs.String("console-password", os.Getenv("CALLHOOK_ADMIN_PASSWORD"), "password of --console-user for --url (CALLHOOK_ADMIN_PASSWORD)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (with the in-process server: server and generator) to this file")
@@ -106,6 +108,10 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			senders = 256
 		}
 		return prefillDB(ctx, *db, *prefill, senders, stdout, stderr)
+	}
+	kind, err := parseSubKind(*subKindName)
+	if err != nil {
+		return err
 	}
 	over, err := providerOverride(*prov)
 	if err != nil {
@@ -170,7 +176,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sum.Ceiling = &ceilingJSON{Rate: float64(cnt.acked.Load()) / took.Seconds(), Latency: h.summary()}
 	}
 
-	var cs *consoles
+	var cs *subscribers
 	var cpu0 float64
 	if *subs > 0 {
 		last, err := tg.lastCallbackID()
@@ -178,7 +184,14 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("bench: newest callback: %w", err)
 		}
 		tg.acks = &ackTimes{base: last + 1}
-		if cs, err = openConsoles(ctx, tg.base, *user, *password, *subs, tg.acks); err != nil {
+		// Each subscriber notes about one arrival per callback: room for
+		// a quarter more than the run should send, so notes never grow.
+		expect := 4096
+		if *rate > 0 {
+			expect = int(*rate*dur.Seconds()*1.25) + 1024
+		}
+		auth := subscriberAuth{token: *token, user: *user, password: *password}
+		if cs, err = openSubscribers(ctx, kind, tg.base, auth, *subs, expect, tg.acks); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 		defer cs.close()
@@ -209,18 +222,25 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		// Fragments still in flight when the senders stopped.
+		// Fragments and rows still in flight when the senders stopped.
+		if err := cs.finish(ctx); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
 		cs.settle(10 * time.Second)
 		cs.close()
 		c, err := cs.summary()
 		if err != nil && sum.FirstError == "" {
-			sum.FirstError = "console: " + err.Error()
+			sum.FirstError = kind.String() + ": " + err.Error()
 		}
 		c.InProcess = inProcess
 		c.CPUSeconds = cpu1 - cpu0
 		c.CPUCores = c.CPUSeconds / took.Seconds()
 		c.CPUPerSubscriber = 1000 * c.CPUCores / float64(*subs)
-		sum.Consoles = &c
+		if kind == kindStream {
+			sum.Streams = &c
+		} else {
+			sum.Consoles = &c
+		}
 	}
 	var h histogram
 	var calls []callRecord
@@ -260,13 +280,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		printSummary(stdout, &sum)
-		if sum.Consoles != nil {
-			printSubscribers(stdout, sum.Consoles)
+		for _, s := range []*subscribersJSON{sum.Consoles, sum.Streams} {
+			if s != nil {
+				printSubscribers(stdout, s)
+			}
 		}
 	}
 	switch {
 	case sum.Consoles != nil && sum.Consoles.Lost > 0:
 		return fmt.Errorf("bench: %d callback fragments never reached their consoles", sum.Consoles.Lost)
+	case sum.Streams != nil && (sum.Streams.Lost > 0 || sum.Streams.Duplicates > 0 || sum.Streams.Gaps > 0):
+		return fmt.Errorf("bench: stream subscribers lost %d feed rows, got %d twice and saw %d gaps",
+			sum.Streams.Lost, sum.Streams.Duplicates, sum.Streams.Gaps)
 	case sum.Verification.Lost > 0:
 		return fmt.Errorf("bench: %d acknowledged callbacks are not stored", sum.Verification.Lost)
 	case len(sum.Verification.Mismatches) > 0:

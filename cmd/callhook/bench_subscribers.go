@@ -19,17 +19,30 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// subscribersJSON is what --subscribers measured: how long a callback's
-// fragment took from the callback's 2xx to each console, whether every
-// console got every fragment, and what the server spent on it.
+// subscribersJSON is what --subscribers measured: how long a callback
+// took from its 2xx to each subscriber, whether every subscriber got
+// everything once, and what the server spent on it.
 type subscribersJSON struct {
+	// Kind is console (signed-in dashboards on /live) or stream (API
+	// clients on /api/v1/stream).
+	Kind        string `json:"kind"`
 	Subscribers int    `json:"subscribers"`
-	Topic       string `json:"topic"`
-	// Expected is acknowledged callbacks times subscribers: one callback
-	// row fragment each (internal/live/push.go).
+	Topic       string `json:"topic,omitempty"`
+	// Expected is, for consoles, acknowledged callbacks times subscribers:
+	// one callback row fragment each (internal/live/push.go); for streams,
+	// the feed rows committed while each subscriber was open, summed: a
+	// stream client gets every row once, in seq order.
 	Expected   uint64 `json:"expected"`
 	Deliveries uint64 `json:"deliveries"`
 	Lost       uint64 `json:"lost"`
+	// Duplicates are fragments or rows a subscriber got again; Gaps are the
+	// times a stream's next row was not the one after the last (both are
+	// zero when the stream holds its promise).
+	Duplicates uint64 `json:"duplicates"`
+	Gaps       uint64 `json:"gaps"`
+	// Samples are the latencies measured: one per delivered fragment
+	// (console) or per event row (stream) of an acknowledged callback.
+	Samples uint64 `json:"samples"`
 	// Reloads are "reload" messages (a console too far behind re-fetches
 	// its regions); Drops are connections the server gave up on, resumed
 	// with ?after=.
@@ -107,31 +120,72 @@ func (a *ackTimes) each(f func(id int64)) {
 	}
 }
 
-// subscriber is one console connection of the bench.
-type subscriber struct {
-	acks *ackTimes
-	ids  *fragIDs
-	hist histogram
-	// seen has a bit per callback id from acks.base: a fragment counts
-	// once even if a resume sends it again.
-	seen []uint64
-	// pending are fragments that arrived before their callback's 2xx did
-	// (the push can beat the response): resolved after the run.
-	pending    []arrival
-	lastSeq    int64
-	reloads    int
-	drops      int
-	delivered  atomic.Uint64
-	mu         sync.Mutex // guards all of the above against the final read
-	conn       *websocket.Conn
-	closing    atomic.Bool
-	done       chan struct{}
-	readErr    error
-	dialer     *websocket.Dialer
-	wsURL      string
-	openedOnce chan struct{}
+// subKind is what a bench subscriber is: a signed-in console on /live or
+// an API client on /api/v1/stream.
+type subKind int
+
+const (
+	kindConsole subKind = iota
+	kindStream
+)
+
+func (k subKind) String() string {
+	if k == kindStream {
+		return "stream"
+	}
+	return "console"
 }
 
+// parseSubKind reads --subscribers-kind.
+func parseSubKind(s string) (subKind, error) {
+	switch s {
+	case "console":
+		return kindConsole, nil
+	case "stream":
+		return kindStream, nil
+	}
+	return 0, fmt.Errorf("bench: --subscribers-kind is console or stream, not %q", s)
+}
+
+// subscriber is one WebSocket of the bench, a console or a stream client.
+// A thousand of them share two cores with the server, so each reads with
+// as little work as it can, so that the figures measure the server: it
+// finds the seq and the callback ids with byte scans (no JSON decoding),
+// reuses one buffer for every message, and only notes when each callback
+// arrived in a slice allocated up front; the latencies are worked out from
+// those notes after the run.
+type subscriber struct {
+	kind subKind
+	acks *ackTimes
+	ids  *fragIDs
+	// Written by run's goroutine only and read after done is closed.
+	arrivals []arrival
+	// seen has a bit per callback id from acks.base: a console's fragment
+	// counts once even if a resume sends it again.
+	seen []uint64
+	// first is the seq of a stream's hello, lastSeq the newest seq
+	// received (where a resume starts).
+	first, lastSeq int64
+	// rows, dups and gaps count a stream's rows: received in order, again,
+	// after a skip.
+	rows, dups, gaps uint64
+	reloads, drops   int
+	readErr          error
+	// last is lastSeq for settle; delivered counts a console's fragments.
+	last      atomic.Int64
+	delivered atomic.Uint64
+	mu        sync.Mutex // guards conn, replaced on a resume
+	conn      *websocket.Conn
+	closing   atomic.Bool
+	done      chan struct{}
+	dialer    *websocket.Dialer
+	header    http.Header
+	wsURL     string
+	opened    chan struct{}
+}
+
+// arrival is when a callback's fragment or event reached a subscriber
+// (nanoseconds since the epoch).
 type arrival struct{ id, at int64 }
 
 // fragIDs caches the callback ids of each push message: every console gets
@@ -142,9 +196,13 @@ type fragIDs struct{ m sync.Map }
 
 type msgKey struct{ seq, size int64 }
 
+// head is how far into a message its seq and type are looked for: both
+// lead every message the server sends.
+const head = 64
+
 func (f *fragIDs) of(msg []byte) []int64 {
 	k := msgKey{size: int64(len(msg))}
-	if i := bytes.Index(msg[:min(len(msg), 64)], seqField); i >= 0 {
+	if i := bytes.Index(msg[:min(len(msg), head)], seqField); i >= 0 {
 		k.seq = leadingInt(msg[i+len(seqField):])
 		if v, ok := f.m.Load(k); ok {
 			return v.([]int64)
@@ -166,10 +224,14 @@ func (f *fragIDs) of(msg []byte) []int64 {
 }
 
 var (
-	seqField  = []byte(`"seq":`)
-	typeHello = []byte(`{"type":"hello"`)
-	typeRel   = []byte(`{"type":"reload"`)
-	fragID    = []byte(`"id":"callback-row-`)
+	seqField   = []byte(`"seq":`)
+	typeHello  = []byte(`{"type":"hello"`)
+	typeRel    = []byte(`{"type":"reload"`)
+	fragID     = []byte(`"id":"callback-row-`)
+	streamSeq  = []byte(`{"seq":`)
+	streamHi   = []byte(`,"type":"hello"`)
+	streamEvt  = []byte(`,"type":"event"`)
+	callbackID = []byte(`"callback_id":`)
 )
 
 // leadingInt parses the decimal number at the start of b.
@@ -184,9 +246,13 @@ func leadingInt(b []byte) int64 {
 	return n
 }
 
-// handle reads one console message, which holds one frame or several, one
-// a line.
+// handle reads one message: a stream's one feed row, or a console's one
+// frame or several, one a line.
 func (s *subscriber) handle(msg []byte, now int64) {
+	if s.kind == kindStream {
+		s.streamRow(msg, now)
+		return
+	}
 	for len(msg) > 0 {
 		frame := msg
 		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -194,30 +260,31 @@ func (s *subscriber) handle(msg []byte, now int64) {
 		} else {
 			msg = nil
 		}
-		s.handleFrame(frame, now)
+		s.consoleFrame(frame, now)
 	}
 }
 
-// handleFrame reads one frame: its seq (to resume from) and the ids of the
-// callback rows it carries.
-func (s *subscriber) handleFrame(msg []byte, now int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i := bytes.Index(msg, seqField); i >= 0 {
-		if seq := leadingInt(msg[i+len(seqField):]); seq > s.lastSeq {
-			s.lastSeq = seq
-		}
+// hello marks the subscriber open.
+func (s *subscriber) hello() {
+	select {
+	case <-s.opened:
+	default:
+		close(s.opened)
+	}
+}
+
+// consoleFrame reads one console frame: its seq (to resume from) and the
+// ids of the callback rows it carries.
+func (s *subscriber) consoleFrame(msg []byte, now int64) {
+	if i := bytes.Index(msg[:min(len(msg), head)], seqField); i >= 0 {
+		s.lastSeq = max(s.lastSeq, leadingInt(msg[i+len(seqField):]))
 	}
 	if bytes.HasPrefix(msg, typeRel) {
 		s.reloads++
 		return
 	}
 	if bytes.HasPrefix(msg, typeHello) {
-		select {
-		case <-s.openedOnce:
-		default:
-			close(s.openedOnce)
-		}
+		s.hello()
 		return
 	}
 	for _, id := range s.ids.of(msg) {
@@ -230,47 +297,102 @@ func (s *subscriber) handleFrame(msg []byte, now int64) {
 			s.seen = append(s.seen, make([]uint64, len(s.seen)+64)...)
 		}
 		if s.seen[w]&(1<<(k&63)) != 0 {
+			s.dups++
 			continue
 		}
 		s.seen[w] |= 1 << (k & 63)
+		s.arrivals = append(s.arrivals, arrival{id, now})
 		s.delivered.Add(1)
-		if at := s.acks.get(id); at != 0 {
-			s.hist.add(time.Duration(now - at))
-		} else {
-			s.pending = append(s.pending, arrival{id, now})
+	}
+}
+
+// streamRow reads one stream message, {"seq":N,"type":T,...}: the hello,
+// or a feed row, which must be the one after the last; an event's
+// callback_id is noted with the time.
+func (s *subscriber) streamRow(msg []byte, now int64) {
+	if !bytes.HasPrefix(msg, streamSeq) {
+		return
+	}
+	rest := msg[len(streamSeq):]
+	seq := leadingInt(rest)
+	for len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
+		rest = rest[1:]
+	}
+	if bytes.HasPrefix(rest, streamHi) {
+		select {
+		case <-s.opened:
+		default:
+			s.first, s.lastSeq = seq, seq
+			s.last.Store(seq)
+			s.hello()
+		}
+		return
+	}
+	switch {
+	case seq <= s.lastSeq:
+		s.dups++
+		return
+	case seq > s.lastSeq+1:
+		s.gaps++
+	}
+	s.lastSeq = seq
+	s.last.Store(seq)
+	s.rows++
+	if !bytes.HasPrefix(rest, streamEvt) {
+		return
+	}
+	if i := bytes.Index(rest, callbackID); i >= 0 {
+		if id := leadingInt(rest[i+len(callbackID):]); id >= s.acks.base {
+			s.arrivals = append(s.arrivals, arrival{id, now})
 		}
 	}
 }
 
-// run reads the console until it is closed, resuming after the last seq
-// when the server drops it.
+// next reads the next message into buf, which grows only when a message
+// does not fit.
+func (s *subscriber) next(buf []byte) ([]byte, error) {
+	_, r, err := s.conn.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// run reads the subscriber's messages until it is closed, resuming after
+// the last seq when the server drops it.
 func (s *subscriber) run() {
 	defer close(s.done)
-	var buf bytes.Buffer // reused: a message is handled before the next is read
+	buf := make([]byte, 0, 64<<10)
 	for {
 		for {
-			_, r, err := s.conn.NextReader()
-			if err == nil {
-				buf.Reset()
-				_, err = buf.ReadFrom(r)
-			}
-			if err != nil {
+			var err error
+			if buf, err = s.next(buf[:0]); err != nil {
 				if s.closing.Load() {
 					return
 				}
 				break
 			}
-			s.handle(buf.Bytes(), time.Now().UnixNano())
+			s.handle(buf, time.Now().UnixNano())
 		}
 		s.conn.Close()
-		s.mu.Lock()
 		s.drops++
-		u := s.wsURL + "&after=" + strconv.FormatInt(s.lastSeq, 10)
-		s.mu.Unlock()
-		c, resp, err := s.dialer.Dial(u, nil)
-		if resp != nil && resp.Body != nil {
-			resp.Body.Close()
+		sep := "?"
+		if strings.Contains(s.wsURL, "?") {
+			sep = "&"
 		}
+		c, err := dial(context.Background(), s.dialer, s.wsURL+sep+"after="+strconv.FormatInt(s.lastSeq, 10), s.header)
 		if err != nil {
 			s.readErr = err
 			return
@@ -283,6 +405,20 @@ func (s *subscriber) run() {
 			return
 		}
 	}
+}
+
+// dial opens one WebSocket.
+func dial(ctx context.Context, d *websocket.Dialer, u string, h http.Header) (*websocket.Conn, error) {
+	c, resp, err := d.DialContext(ctx, u, h)
+	var body []byte
+	if resp != nil && resp.Body != nil {
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, 200))
+		resp.Body.Close()
+	}
+	if err != nil && resp != nil {
+		return nil, fmt.Errorf("%w (HTTP %d: %s)", err, resp.StatusCode, bytes.TrimSpace(body))
+	}
+	return c, err
 }
 
 // consoleLogin signs user in through the sign-in form, as a browser does,
@@ -312,25 +448,48 @@ func consoleLogin(base, user, password string) (*cookiejar.Jar, error) {
 	return jar, nil
 }
 
-// consoles is the set of subscribers of one run.
-type consoles struct {
+// subscribers is the set of subscribers of one run.
+type subscribers struct {
+	kind subKind
 	acks *ackTimes
 	subs []*subscriber
+	// For streams: where to ask for the newest seq, and that seq once the
+	// generator has stopped (every subscriber must reach it).
+	dialer *websocket.Dialer
+	header http.Header
+	wsURL  string
+	end    int64
 }
 
-// openConsoles signs in once and opens n dashboard consoles on that
-// session, a few at a time, waiting for each one's hello.
-func openConsoles(ctx context.Context, base, user, password string, n int, acks *ackTimes) (*consoles, error) {
-	jar, err := consoleLogin(base, user, password)
-	if err != nil {
-		return nil, err
-	}
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/live?topics=dashboard"
-	// Browsers ask for compression; these consoles do not, so that a
+// subscriberAuth is how subscribers sign in: consoles as a user through
+// the sign-in form, streams with an admin API token.
+type subscriberAuth struct{ token, user, password string }
+
+// openSubscribers opens n subscribers of kind, a few at a time, waiting
+// for each one's hello. Consoles show the dashboard, on one signed-in
+// session; streams use the token. Each notes up to expect callbacks
+// without growing its notes.
+func openSubscribers(ctx context.Context, kind subKind, base string, auth subscriberAuth, n, expect int, acks *ackTimes) (*subscribers, error) {
+	// Browsers ask for compression; these subscribers do not, so that a
 	// thousand readers inflating every message do not starve the generator
 	// on a small machine. The server frames each message once either way.
-	d := &websocket.Dialer{Jar: jar, HandshakeTimeout: 30 * time.Second, ReadBufferSize: 16 << 10}
-	cs := &consoles{acks: acks, subs: make([]*subscriber, n)}
+	// A large read buffer lets a reader that fell behind take several
+	// messages in one read.
+	d := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 64 << 10}
+	ws := "ws" + strings.TrimPrefix(base, "http")
+	cs := &subscribers{kind: kind, acks: acks, subs: make([]*subscriber, n), dialer: d}
+	switch kind {
+	case kindConsole:
+		jar, err := consoleLogin(base, auth.user, auth.password)
+		if err != nil {
+			return nil, err
+		}
+		d.Jar = jar
+		cs.wsURL = ws + "/live?topics=dashboard"
+	case kindStream:
+		cs.header = http.Header{"Authorization": {"Bearer " + auth.token}}
+		cs.wsURL = ws + "/api/v1/stream"
+	}
 	ids := &fragIDs{}
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
@@ -342,23 +501,21 @@ func openConsoles(ctx context.Context, base, user, password string, n int, acks 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, resp, err := d.DialContext(ctx, wsURL, nil)
-			if resp != nil && resp.Body != nil {
-				resp.Body.Close()
-			}
+			c, err := dial(ctx, d, cs.wsURL, cs.header)
 			if err != nil {
 				mu.Lock()
 				if first == nil {
-					first = fmt.Errorf("open console %d: %w", i, err)
+					first = fmt.Errorf("open %s %d: %w", kind, i, err)
 				}
 				mu.Unlock()
 				return
 			}
-			s := &subscriber{acks: acks, ids: ids, conn: c, done: make(chan struct{}), dialer: d, wsURL: wsURL, openedOnce: make(chan struct{})}
+			s := &subscriber{kind: kind, acks: acks, ids: ids, arrivals: make([]arrival, 0, expect), conn: c,
+				done: make(chan struct{}), dialer: d, header: cs.header, wsURL: cs.wsURL, opened: make(chan struct{})}
 			cs.subs[i] = s
 			go s.run()
 			select {
-			case <-s.openedOnce:
+			case <-s.opened:
 			case <-time.After(30 * time.Second):
 			}
 		}()
@@ -371,24 +528,57 @@ func openConsoles(ctx context.Context, base, user, password string, n int, acks 
 	return cs, nil
 }
 
-func (cs *consoles) delivered() uint64 {
+// finish notes, for streams, the newest feed seq once the generator has
+// stopped: every callback it sent has been answered, so committed.
+func (cs *subscribers) finish(ctx context.Context) error {
+	if cs.kind != kindStream {
+		return nil
+	}
+	c, err := dial(ctx, cs.dialer, cs.wsURL, cs.header)
+	if err != nil {
+		return fmt.Errorf("newest seq: %w", err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := c.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("newest seq: %w", err)
+	}
+	if !bytes.HasPrefix(msg, streamSeq) {
+		return fmt.Errorf("newest seq: the stream began with %.100s, not a hello", msg)
+	}
+	cs.end = leadingInt(msg[len(streamSeq):])
+	return nil
+}
+
+// caughtUp reports whether every subscriber has everything: each console
+// every acknowledged callback's fragment, each stream every row up to end.
+func (cs *subscribers) caughtUp() bool {
+	if cs.kind == kindStream {
+		for _, s := range cs.subs {
+			if s.last.Load() < cs.end {
+				return false
+			}
+		}
+		return true
+	}
 	var n uint64
 	for _, s := range cs.subs {
 		n += s.delivered.Load()
 	}
-	return n
+	return n >= cs.acks.count.Load()*uint64(len(cs.subs))
 }
 
-// settle waits until every subscriber has every acknowledged callback's
-// fragment, or until the wait is over.
-func (cs *consoles) settle(wait time.Duration) {
+// settle waits until every subscriber has caught up, or until the wait is
+// over.
+func (cs *subscribers) settle(wait time.Duration) {
 	until := time.Now().Add(wait)
-	for time.Now().Before(until) && cs.delivered() < cs.acks.count.Load()*uint64(len(cs.subs)) {
+	for time.Now().Before(until) && !cs.caughtUp() {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-func (cs *consoles) close() {
+func (cs *subscribers) close() {
 	for _, s := range cs.subs {
 		if s == nil {
 			continue
@@ -407,34 +597,46 @@ func (cs *consoles) close() {
 }
 
 // summary merges the subscribers' measurements. Call it after close.
-func (cs *consoles) summary() (subscribersJSON, error) {
-	out := subscribersJSON{Subscribers: len(cs.subs), Topic: "dashboard"}
+func (cs *subscribers) summary() (subscribersJSON, error) {
+	out := subscribersJSON{Kind: cs.kind.String(), Subscribers: len(cs.subs)}
+	if cs.kind == kindConsole {
+		out.Topic = "dashboard"
+	}
 	var h histogram
 	var firstErr error
-	ids := 0
-	cs.acks.each(func(int64) { ids++ })
+	var acked []int64
+	cs.acks.each(func(id int64) { acked = append(acked, id) })
 	for _, s := range cs.subs {
-		for _, p := range s.pending {
-			if at := cs.acks.get(p.id); at != 0 {
-				// The fragment beat the response to the generator.
-				s.hist.add(time.Duration(max(p.at-at, 0)))
+		// A fragment or event may beat the response to the generator: it
+		// counts as arriving at once.
+		for _, a := range s.arrivals {
+			if at := cs.acks.get(a.id); at != 0 {
+				h.add(time.Duration(max(a.at-at, 0)))
+				out.Samples++
 			}
 		}
-		h.merge(&s.hist)
 		out.Reloads += uint64(s.reloads)
 		out.Drops += uint64(s.drops)
+		out.Duplicates += s.dups
+		out.Gaps += s.gaps
 		if s.readErr != nil && firstErr == nil {
 			firstErr = s.readErr
 		}
+		if cs.kind == kindStream {
+			want := uint64(max(cs.end-s.first, 0))
+			out.Expected += want
+			out.Deliveries += min(s.rows, want)
+			continue
+		}
 		// Only fragments of callbacks the generator saw acknowledged count.
-		cs.acks.each(func(id int64) {
+		out.Expected += uint64(len(acked))
+		for _, id := range acked {
 			k := id - cs.acks.base
 			if w := int(k >> 6); w < len(s.seen) && s.seen[w]&(1<<(k&63)) != 0 {
 				out.Deliveries++
 			}
-		})
+		}
 	}
-	out.Expected = uint64(ids) * uint64(len(cs.subs))
 	out.Lost = out.Expected - out.Deliveries
 	out.Latency = h.summary()
 	return out, firstErr
@@ -467,10 +669,17 @@ func (t *target) cpuSeconds() (float64, error) {
 }
 
 func printSubscribers(w io.Writer, s *subscribersJSON) {
-	fmt.Fprintf(w, "%d %s consoles: %d of %d callback fragments delivered, %d lost, %d reloads, %d drops\n",
-		s.Subscribers, s.Topic, s.Deliveries, s.Expected, s.Lost, s.Reloads, s.Drops)
-	fmt.Fprintf(w, "2xx to fragment delivered p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms\n",
-		s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.Max)
+	what := "fragment"
+	if s.Kind == "stream" {
+		what = "event"
+		fmt.Fprintf(w, "%d stream subscribers: %d of %d feed rows delivered, %d lost, %d duplicates, %d gaps, %d drops\n",
+			s.Subscribers, s.Deliveries, s.Expected, s.Lost, s.Duplicates, s.Gaps, s.Drops)
+	} else {
+		fmt.Fprintf(w, "%d %s consoles: %d of %d callback fragments delivered, %d lost, %d reloads, %d drops\n",
+			s.Subscribers, s.Topic, s.Deliveries, s.Expected, s.Lost, s.Reloads, s.Drops)
+	}
+	fmt.Fprintf(w, "2xx to %s delivered (%d samples) p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms\n",
+		what, s.Samples, s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.Max)
 	who := "server"
 	if s.InProcess {
 		who = "process (server, generator and subscribers)"

@@ -100,30 +100,50 @@ func each[T any](t *testing.T, list func(store.ListFilter) (store.Page[T], error
 	}
 }
 
-// TestBenchSubscribers runs bench with consoles open: every acknowledged
-// callback's fragment reaches every console, none lost, with a latency and
-// the server's CPU measured.
+// TestBenchSubscribers runs bench with subscribers open, of each kind:
+// every acknowledged callback's fragment reaches every console, and every
+// feed row every stream client once and in order, with a latency per
+// callback and the server's CPU measured.
 func TestBenchSubscribers(t *testing.T) {
-	var out, errs bytes.Buffer
-	args := []string{"bench", "--provider", "generic", "--subscribers", "20", "--duration", "2s", "--rate", "100", "--c", "8", "--json"}
-	if err := run(context.Background(), args, nil, &out, &errs); err != nil {
-		t.Fatalf("bench: %v\n%s\n%s", err, out.String(), errs.String())
-	}
-	var s benchSummary
-	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
-		t.Fatalf("summary is not JSON: %v\n%s", err, out.String())
-	}
-	c := s.Consoles
-	switch {
-	case c == nil:
-		t.Fatalf("no consoles in the summary:\n%s", out.String())
-	case c.Subscribers != 20 || s.Acknowledged == 0 || c.Expected != 20*s.Acknowledged:
-		t.Errorf("%d subscribers expecting %d fragments for %d acknowledged callbacks", c.Subscribers, c.Expected, s.Acknowledged)
-	case c.Deliveries != c.Expected || c.Lost != 0 || c.Reloads != 0:
-		t.Errorf("delivered %d of %d fragments, %d lost, %d reloads", c.Deliveries, c.Expected, c.Lost, c.Reloads)
-	case c.Latency.P99 <= 0 || c.Latency.P99 < c.Latency.P50 || c.Latency.P99 > 2000:
-		t.Errorf("delivery latency %+v", c.Latency)
-	case c.CPUSeconds <= 0 || c.CPUPerSubscriber <= 0 || !c.InProcess:
-		t.Errorf("CPU %+v", c)
+	for _, kind := range []string{"console", "stream"} {
+		t.Run(kind, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			args := []string{"bench", "--provider", "generic", "--subscribers", "20", "--subscribers-kind", kind,
+				"--duration", "2s", "--rate", "100", "--c", "8", "--json"}
+			if err := run(context.Background(), args, nil, &out, &errs); err != nil {
+				t.Fatalf("bench: %v\n%s\n%s", err, out.String(), errs.String())
+			}
+			var s benchSummary
+			if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+				t.Fatalf("summary is not JSON: %v\n%s", err, out.String())
+			}
+			c, other := s.Consoles, s.Streams
+			if kind == "stream" {
+				c, other = s.Streams, s.Consoles
+			}
+			if c == nil || other != nil {
+				t.Fatalf("want only %s subscribers in the summary:\n%s", kind, out.String())
+			}
+			// A stream gets every row: the callback, its event, the call's
+			// change and the calls registered through the API.
+			wantExpected := c.Expected == 20*s.Acknowledged
+			if kind == "stream" {
+				wantExpected = c.Expected > 20*s.Acknowledged && c.Expected%20 == 0
+			}
+			switch {
+			case c.Kind != kind || c.Subscribers != 20 || s.Acknowledged == 0 || !wantExpected:
+				t.Errorf("%d %s subscribers expecting %d for %d acknowledged callbacks", c.Subscribers, c.Kind, c.Expected, s.Acknowledged)
+			case c.Deliveries != c.Expected || c.Lost != 0 || c.Reloads != 0 || c.Duplicates != 0 || c.Gaps != 0 || c.Drops != 0:
+				t.Errorf("delivered %d of %d, %d lost, %d reloads, %d duplicates, %d gaps, %d drops",
+					c.Deliveries, c.Expected, c.Lost, c.Reloads, c.Duplicates, c.Gaps, c.Drops)
+			// Generic callbacks carry one event each, except duplicates.
+			case c.Samples < 20*(s.Acknowledged-s.Duplicates) || c.Samples > 20*s.Acknowledged:
+				t.Errorf("%d latency samples for %d acknowledged callbacks (%d duplicates) at 20 subscribers", c.Samples, s.Acknowledged, s.Duplicates)
+			case c.Latency.P99 <= 0 || c.Latency.P99 < c.Latency.P50 || c.Latency.P99 > 2000:
+				t.Errorf("delivery latency %+v", c.Latency)
+			case c.CPUSeconds <= 0 || c.CPUPerSubscriber <= 0 || !c.InProcess:
+				t.Errorf("CPU %+v", c)
+			}
+		})
 	}
 }
