@@ -105,7 +105,7 @@ func (s *Server) upgrade(c *fiber.Ctx, serve func(ctx context.Context, conn *web
 		// fasthttp runs this in a goroutine of its own, outside the recover
 		// middleware: a panic here would end the process.
 		defer s.recoverLive()
-		w := &hijackWriter{conn: nc, header: http.Header{}}
+		w := &hijackWriter{conn: live.BatchConn(nc), header: http.Header{}}
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			w.finish() // the refusal gorilla wrote (a foreign Origin, a bad handshake)

@@ -71,14 +71,19 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 	for {
 		select {
 		case f := <-c.send:
-			if f.seq != 0 && f.seq <= last {
-				continue // already sent during the backfill
-			}
-			if writeFrame(conn, f) != nil {
+			if drain(conn, c, f, func(f frame) error {
+				if f.seq != 0 && f.seq <= last {
+					return nil // already sent during the backfill
+				}
+				if err := writeFrame(conn, f); err != nil {
+					return err
+				}
+				if f.seq != 0 {
+					last = f.seq
+				}
+				return nil
+			}) != nil {
 				return
-			}
-			if f.seq != 0 {
-				last = f.seq
 			}
 		case <-ticker.C:
 			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))

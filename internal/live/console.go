@@ -66,13 +66,18 @@ func ServeConsole(ctx context.Context, conn *websocket.Conn, hub *Hub, reads Rea
 			// batch's topics and attention into one, framed and compressed
 			// once for all consoles alike: push.go), so it is written as
 			// it is, never copied or compressed per console.
-			if f.seq != 0 && f.seq <= caught {
-				continue // already pushed during the catch-up
-			}
-			if writeFrame(conn, f) != nil {
+			if drain(conn, c, f, func(f frame) error {
+				if f.seq != 0 && f.seq <= caught {
+					return nil // already pushed during the catch-up
+				}
+				if err := writeFrame(conn, f); err != nil {
+					return err
+				}
+				last = max(last, f.seq)
+				return nil
+			}) != nil {
 				return
 			}
-			last = max(last, f.seq)
 		case <-ticker.C:
 			if !writeJSON(consoleMsg{Type: "ping", Seq: last}) {
 				return

@@ -1,0 +1,98 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"callhook/internal/voice"
+)
+
+// countConn counts the writes that reach the network.
+type countConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *countConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// batchWriter hands gorilla the hijacked connection wrapped as the web
+// layer wraps it.
+type batchWriter struct {
+	http.ResponseWriter
+	wrap func(net.Conn) net.Conn
+}
+
+func (w batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := w.ResponseWriter.(http.Hijacker).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return w.wrap(nc), brw, nil
+}
+
+type emptyFeed struct{}
+
+func (emptyFeed) FeedAfter(context.Context, int64, int) ([]voice.FeedItem, error) { return nil, nil }
+func (emptyFeed) LastSeq(context.Context) (int64, error)                          { return 0, nil }
+
+// A stream client behind by many rows gets them in a few writes, not one
+// write per row, and still every row once and in order.
+func TestQueuedRowsLeaveInFewWrites(t *testing.T) {
+	hub := NewHub(1024)
+	var cc *countConn
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up := websocket.Upgrader{}
+		conn, err := up.Upgrade(batchWriter{w, func(nc net.Conn) net.Conn {
+			cc = &countConn{Conn: nc}
+			return BatchConn(cc)
+		}}, r, nil)
+		if err != nil {
+			return
+		}
+		Serve(ctx, conn, hub, emptyFeed{}, "", -1)
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, hello, err := ws.ReadMessage(); err != nil || !strings.Contains(string(hello), `"hello"`) {
+		t.Fatalf("hello %s, %v", hello, err)
+	}
+	for hub.Clients() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	before := cc.writes.Load()
+	const rows = 200
+	hub.Publish(items(1, rows))
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for want := int64(1); want <= rows; want++ {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("row %d: %v", want, err)
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil || m.Seq != want {
+			t.Fatalf("got %s, want seq %d", b, want)
+		}
+	}
+	if n := cc.writes.Load() - before; n > 10 {
+		t.Errorf("%d rows queued at once took %d writes, want at most 10", rows, n)
+	}
+}
