@@ -40,12 +40,6 @@ type dialect interface {
 	// retryable reports whether a failed transaction may succeed when run
 	// again (a deadlock or a unique key taken by another process meanwhile).
 	retryable(err error) bool
-	// writers is how many writer goroutines, each with its own
-	// connection, take batches from the queue: one on SQLite (one writer
-	// at a time is all it has); several on PostgreSQL, whose locks already
-	// let several processes write at once, so a transaction's round trips
-	// and commit overlap another's (docs/scale-out.md).
-	writers() int
 	// publishesOnCommit reports whether the writer hands committed feed rows
 	// to OnCommit itself; otherwise a listener does (postgres_notify.go).
 	publishesOnCommit() bool
@@ -65,8 +59,6 @@ func (sqliteDialect) lockAlert(context.Context, *Tx, int64) error { return nil }
 func (sqliteDialect) retryable(error) bool { return false }
 
 func (sqliteDialect) publishesOnCommit() bool { return true }
-
-func (sqliteDialect) writers() int { return 1 }
 
 func (sqliteDialect) dueForPoll(ctx context.Context, s *Store, now time.Time, limit int) ([]Call, error) {
 	var out []Call

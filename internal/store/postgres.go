@@ -50,9 +50,9 @@ const feedChannel = "callhook_feed"
 
 type postgresDialect struct{}
 
-// openPostgres opens a PostgreSQL database. Readers and the writers are two
-// pools on one server; the writers need a connection each for their
-// transactions, one more for claims of the poller.
+// openPostgres opens a PostgreSQL database. Readers and the writer are two
+// pools on one server; the writer needs one connection for its
+// transactions, a second for claims of the poller.
 func openPostgres(dsn string, opt Options) (*Store, error) {
 	open := func(n int) (*bun.DB, error) {
 		sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn), pgdriver.WithTimeout(30*time.Second)))
@@ -64,7 +64,7 @@ func openPostgres(dsn string, opt Options) (*Store, error) {
 		}
 		return bun.NewDB(sqldb, pgdialect.New()), nil
 	}
-	wdb, err := open(pgWriters + 1)
+	wdb, err := open(2)
 	if err != nil {
 		return nil, err
 	}
@@ -81,80 +81,11 @@ func openPostgres(dsn string, opt Options) (*Store, error) {
 	return s, nil
 }
 
-// prepare readies the hot statements, with $n parameters, for row counts
-// that are powers of two up to maxRowsPerInsert (inserts are split into such
-// chunks; lookups are padded with repeats of a key). bun and pgdriver
-// otherwise inline every value into the SQL text, and PostgreSQL parsed,
-// analysed and planned each such statement anew: measured as a third of its
-// CPU under load. database/sql prepares each statement once per connection.
-func (postgresDialect) prepare(ctx context.Context, s *Store) (*hotStmts, error) {
-	const callRow = "($%d::bigint, $%d::text, $%d::double precision, $%d::double precision, $%d::text, $%d::text, $%d::timestamptz, $%d::timestamptz)"
-	queries := map[string]string{}
-	for n := 1; n <= maxRowsPerInsert; n *= 2 {
-		queries[fmt.Sprintf("callbacks/%d", n)] = pgInsertSQL("callbacks", callbackColumns, "", "id", n)
-		queries[fmt.Sprintf("events/%d", n)] = pgInsertSQL("events", eventColumns, "", "id", n)
-		queries[fmt.Sprintf("feed/%d", n)] = pgInsertSQL("feed", feedColumns, "", "seq", n)
-		queries[fmt.Sprintf("newCalls/%d", n)] = pgInsertSQL("calls", newCallColumns, "ON CONFLICT DO NOTHING", "id", n)
-		queries[fmt.Sprintf("dedupe/%d", n)] = "SELECT dedupe_key, id FROM callbacks WHERE dedupe_key IN (" + pgParams(1, n, "", "") + ")"
-		queries[fmt.Sprintf("calls/%d", n)] = "SELECT " + callColumns + " FROM calls WHERE (channel_id, provider, provider_call_id) IN (VALUES " +
-			pgRows(n, 3, "(%s)") + ") ORDER BY id FOR UPDATE"
-		queries[fmt.Sprintf("lock/%d", n)] = fmt.Sprintf("SELECT count(pg_advisory_xact_lock(%d, k)) FROM (SELECT k FROM (VALUES ", lockIngest) +
-			pgParams(1, n, "(", "::int)") + ") AS v(k) ORDER BY k) AS s"
-		rows := make([]string, n)
-		for i := range rows {
-			b := 8 * i
-			rows[i] = fmt.Sprintf(callRow, b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8)
-		}
-		queries[fmt.Sprintf("updateCalls/%d", n)] = "UPDATE calls SET status = v.status, duration_s = v.duration_s, mos = v.mos, " +
-			"from_number = v.from_number, to_number = v.to_number, next_poll_at = v.next_poll_at, updated_at = v.updated_at FROM (VALUES " +
-			strings.Join(rows, ", ") + ") AS v(id, status, duration_s, mos, from_number, to_number, next_poll_at, updated_at) WHERE calls.id = v.id"
-	}
-	h := &hotStmts{named: map[string]*sql.Stmt{}}
-	for name, q := range queries {
-		st, err := s.wdb.DB.PrepareContext(ctx, q)
-		if err != nil {
-			h.close()
-			return nil, fmt.Errorf("store: prepare %s: %w", name, err)
-		}
-		h.named[name] = st
-	}
-	return h, nil
-}
-
-// pgParams is "$from, …" for n parameters, each wrapped in pre and post.
-func pgParams(from, n int, pre, post string) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s$%d%s", pre, from+i, post)
-	}
-	return b.String()
-}
-
-// pgRows is n rows of ncol parameters each, every row formatted by row.
-func pgRows(n, ncol int, row string) string {
-	rows := make([]string, n)
-	for i := range rows {
-		rows[i] = fmt.Sprintf(row, pgParams(1+i*ncol, ncol, "", ""))
-	}
-	return strings.Join(rows, ", ")
-}
-
-// pgInsertSQL inserts n rows of columns into table, returning idCol.
-func pgInsertSQL(table, columns, suffix, idCol string, n int) string {
-	ncol := strings.Count(columns, ",") + 1
-	return "INSERT INTO " + table + " (" + columns + ") VALUES " + pgRows(n, ncol, "(%s)") + " " + suffix + " RETURNING " + idCol
+func (postgresDialect) prepare(context.Context, *Store) (*hotStmts, error) {
+	return &hotStmts{named: map[string]*sql.Stmt{}}, nil
 }
 
 func (postgresDialect) publishesOnCommit() bool { return false }
-
-// pgWriters is how many transactions of callbacks one process has open at
-// once on PostgreSQL.
-const pgWriters = 3
-
-func (postgresDialect) writers() int { return pgWriters }
 
 // isPGCode reports whether err is a PostgreSQL error with one of codes.
 func isPGCode(err error, codes ...string) bool {
@@ -211,17 +142,19 @@ func (postgresDialect) lockIngest(ctx context.Context, tx *Tx, jobs []*ingestJob
 		return nil
 	}
 	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
-	// Chunks lock in key order too: each chunk's keys are larger than the last's.
-	return lookupChunks(len(keys), func(start, size, padded int) error {
-		args := make([]any, padded)
-		for i := range args {
-			args[i] = int64(keys[start+min(i, size-1)])
+	for start := 0; start < len(keys); start += pgChunk {
+		part := keys[start:min(len(keys), start+pgChunk)]
+		args := make([]any, len(part))
+		for i, k := range part {
+			args[i] = k
 		}
-		if _, err := tx.hot.stmt(fmt.Sprintf("lock/%d", padded)).ExecContext(ctx, args...); err != nil {
+		q := "SELECT count(pg_advisory_xact_lock(" + fmt.Sprint(lockIngest) + ", k)) FROM (SELECT k FROM (VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?::int), ", len(part)), ", ") + ") AS v(k) ORDER BY k) AS s"
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("store: lock callbacks: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (postgresDialect) lockAlert(ctx context.Context, tx *Tx, id int64) error {
@@ -231,52 +164,56 @@ func (postgresDialect) lockAlert(ctx context.Context, tx *Tx, id int64) error {
 	return nil
 }
 
-// pgInsert inserts n rows with the prepared statements named name/SIZE,
-// in chunks whose sizes are powers of two, and hands each row its id, read
-// back with RETURNING: ids of one statement are drawn in row order, so the
-// sorted ids are the rows' ids in order.
-func pgInsert(ctx context.Context, tx *Tx, name string, n int, args func(i int) []any, setID func(i int, id int64)) error {
-	for start := 0; start < n; {
-		size := maxRowsPerInsert
-		for size > n-start {
-			size /= 2
-		}
-		var all []any
+// pgInsert inserts rows of columns into table in chunks and hands each row
+// its id, read back with RETURNING: ids of one statement are drawn in row
+// order, so the sorted ids are the rows' ids in order.
+func pgInsert(ctx context.Context, tx *Tx, table, columns, idCol string, n int, args func(i int) []any, setID func(i int, id int64)) error {
+	return pgInsertSuffix(ctx, tx, table, columns, "", idCol, n, args, setID)
+}
+
+// errFewerRows is a multi-row insert that inserted fewer rows than given
+// (ON CONFLICT DO NOTHING skipped some).
+var errFewerRows = errors.New("fewer rows inserted than given")
+
+// pgInsertSuffix is pgInsert with a clause (ON CONFLICT …) before RETURNING.
+func pgInsertSuffix(ctx context.Context, tx *Tx, table, columns, suffix, idCol string, n int, args func(i int) []any, setID func(i int, id int64)) error {
+	ncol := strings.Count(columns, ",") + 1
+	one := "(" + placeholders(ncol) + ")"
+	for start := 0; start < n; start += pgChunk {
+		size := min(pgChunk, n-start)
+		all := make([]any, 0, size*ncol)
 		for i := start; i < start+size; i++ {
 			all = append(all, args(i)...)
 		}
-		rows, err := tx.hot.stmt(fmt.Sprintf("%s/%d", name, size)).QueryContext(ctx, all...)
+		q := "INSERT INTO " + table + " (" + columns + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", size), ", ") +
+			" " + suffix + " RETURNING " + idCol
+		rows, err := tx.QueryContext(ctx, q, all...)
 		if err != nil {
-			return fmt.Errorf("store: insert into %s: %w", name, err)
+			return fmt.Errorf("store: insert into %s: %w", table, err)
 		}
 		ids := make([]int64, 0, size)
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return fmt.Errorf("store: insert into %s: %w", name, err)
+				return fmt.Errorf("store: insert into %s: %w", table, err)
 			}
 			ids = append(ids, id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: insert into %s: %w", name, err)
+			return fmt.Errorf("store: insert into %s: %w", table, err)
 		}
 		if len(ids) != size {
-			return fmt.Errorf("store: insert into %s: %d ids for %d rows: %w", name, len(ids), size, errFewerRows)
+			return fmt.Errorf("store: insert into %s: %d ids for %d rows: %w", table, len(ids), size, errFewerRows)
 		}
 		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 		for i, id := range ids {
 			setID(start+i, id)
 		}
-		start += size
 	}
 	return nil
 }
-
-// errFewerRows is a multi-row insert that inserted fewer rows than given
-// (ON CONFLICT DO NOTHING skipped some).
-var errFewerRows = errors.New("fewer rows inserted than given")
 
 func optTime(t *time.Time) any {
 	if t == nil {
@@ -311,7 +248,7 @@ func (postgresDialect) insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callb
 			cb.BodySize, cb.BodyTruncated, cb.Outcome, cb.Reason, cb.Error, cb.StatusCode, cb.EventCount,
 			optInt(cb.ReplayOf), cb.RemoteAddr, cb.SecretOK, cb.ReceivedAt.UTC(), key}
 	}
-	return pgInsert(ctx, tx, "callbacks", len(cbs), func(i int) []any { return args[i] },
+	return pgInsert(ctx, tx, "callbacks", callbackColumns, "id", len(cbs), func(i int) []any { return args[i] },
 		func(i int, id int64) { cbs[i].ID = id })
 }
 
@@ -326,7 +263,7 @@ func (postgresDialect) insertEvents(ctx context.Context, tx *Tx, evs []*Event) e
 			ev.Status, ev.Digit, ev.Action, ev.Applied, ev.Native, ev.Message, ev.Seq, optTime(ev.OccurredAt),
 			ev.ReceivedAt.UTC(), raw}
 	}
-	return pgInsert(ctx, tx, "events", len(evs), func(i int) []any { return args[i] },
+	return pgInsert(ctx, tx, "events", eventColumns, "id", len(evs), func(i int) []any { return args[i] },
 		func(i int, id int64) { evs[i].ID = id })
 }
 
@@ -334,7 +271,7 @@ func (postgresDialect) insertEvents(ctx context.Context, tx *Tx, evs []*Event) e
 // by another process is left out by ON CONFLICT DO NOTHING rather than
 // aborting the transaction, and reported as ErrConflict.
 func (postgresDialect) insertCalls(ctx context.Context, tx *Tx, calls []*Call) error {
-	err := pgInsert(ctx, tx, "newCalls", len(calls), func(i int) []any {
+	err := pgInsertSuffix(ctx, tx, "calls", newCallColumns, "ON CONFLICT DO NOTHING", "id", len(calls), func(i int) []any {
 		c := calls[i]
 		return []any{c.ChannelID, optInt(c.AlertID), c.Provider, c.ProviderCallID, c.Direction, c.From, c.To, c.Message,
 			c.Status, c.DurationS, c.MOS, c.PollAttempts, optTime(c.NextPollAt), c.CreatedAt.UTC(), c.UpdatedAt.UTC()}
@@ -346,17 +283,22 @@ func (postgresDialect) insertCalls(ctx context.Context, tx *Tx, calls []*Call) e
 }
 
 func (postgresDialect) saveCalls(ctx context.Context, tx *Tx, calls []*Call) error {
-	return lookupChunks(len(calls), func(start, size, padded int) error {
-		args := make([]any, 0, 8*padded)
-		for i := 0; i < padded; i++ {
-			c := calls[start+min(i, size-1)]
+	const row = "(?::bigint, ?::text, ?::double precision, ?::double precision, ?::text, ?::text, ?::timestamptz, ?::timestamptz)"
+	for start := 0; start < len(calls); start += pgChunk {
+		part := calls[start:min(len(calls), start+pgChunk)]
+		args := make([]any, 0, 8*len(part))
+		for _, c := range part {
 			args = append(args, c.ID, c.Status, c.DurationS, c.MOS, c.From, c.To, optTime(c.NextPollAt), c.UpdatedAt.UTC())
 		}
-		if _, err := tx.hot.stmt(fmt.Sprintf("updateCalls/%d", padded)).ExecContext(ctx, args...); err != nil {
+		q := "UPDATE calls SET status = v.status, duration_s = v.duration_s, mos = v.mos, from_number = v.from_number, " +
+			"to_number = v.to_number, next_poll_at = v.next_poll_at, updated_at = v.updated_at FROM (VALUES " +
+			strings.TrimSuffix(strings.Repeat(row+", ", len(part)), ", ") +
+			") AS v(id, status, duration_s, mos, from_number, to_number, next_poll_at, updated_at) WHERE calls.id = v.id"
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("store: update calls: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (postgresDialect) saveCall(ctx context.Context, tx *Tx, c *Call) error {
@@ -378,7 +320,7 @@ func (postgresDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.Feed
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, 0)", lockFeed); err != nil {
 		return fmt.Errorf("store: lock feed: %w", err)
 	}
-	if err := pgInsert(ctx, tx, "feed", len(feed), func(i int) []any {
+	if err := pgInsert(ctx, tx, "feed", feedColumns, "seq", len(feed), func(i int) []any {
 		it := &feed[i]
 		return []any{it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, it.CreatedAt.UTC()}
 	}, func(i int, seq int64) { feed[i].Seq = seq }); err != nil {
@@ -392,27 +334,31 @@ func (postgresDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.Feed
 
 func (postgresDialect) dedupeLookup(ctx context.Context, tx *Tx, keys [][]byte) (map[string]int64, error) {
 	out := map[string]int64{}
-	err := lookupChunks(len(keys), func(start, size, padded int) error {
-		args := make([]any, padded)
-		for i := range args {
-			args[i] = keys[start+min(i, size-1)]
+	for start := 0; start < len(keys); start += pgChunk {
+		part := keys[start:min(len(keys), start+pgChunk)]
+		args := make([]any, len(part))
+		for i, k := range part {
+			args[i] = k
 		}
-		rows, err := tx.hot.stmt(fmt.Sprintf("dedupe/%d", padded)).QueryContext(ctx, args...)
+		rows, err := tx.QueryContext(ctx, "SELECT dedupe_key, id FROM callbacks WHERE dedupe_key IN ("+placeholders(len(part))+")", args...)
 		if err != nil {
-			return fmt.Errorf("store: dedupe: %w", err)
+			return nil, fmt.Errorf("store: dedupe: %w", err)
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var k []byte
 			var id int64
 			if err := rows.Scan(&k, &id); err != nil {
-				return fmt.Errorf("store: dedupe: %w", err)
+				rows.Close()
+				return nil, fmt.Errorf("store: dedupe: %w", err)
 			}
 			out[string(k)] = id
 		}
-		return rows.Err()
-	})
-	return out, err
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: dedupe: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // loadCalls reads and locks the calls of keys not yet in st, in id order.
@@ -425,31 +371,33 @@ func (postgresDialect) loadCalls(ctx context.Context, tx *Tx, st *ingestState, k
 			todo = append(todo, k)
 		}
 	}
-	return lookupChunks(len(todo), func(start, size, padded int) error {
-		args := make([]any, 0, 3*padded)
-		for i := 0; i < padded; i++ {
-			k := todo[start+min(i, size-1)]
+	for start := 0; start < len(todo); start += pgChunk {
+		part := todo[start:min(len(todo), start+pgChunk)]
+		args := make([]any, 0, 3*len(part))
+		for _, k := range part {
 			args = append(args, k.channel, k.provider, k.id)
 		}
-		rows, err := tx.hot.stmt(fmt.Sprintf("calls/%d", padded)).QueryContext(ctx, args...)
+		rows, err := tx.QueryContext(ctx, "SELECT "+callColumns+" FROM calls WHERE (channel_id, provider, provider_call_id) IN (VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(part)), ", ")+") ORDER BY id FOR UPDATE", args...)
 		if err != nil {
 			return fmt.Errorf("store: find calls: %w", err)
 		}
-		defer rows.Close()
 		for rows.Next() {
 			c, err := scanCall(rows)
 			if err != nil {
+				rows.Close()
 				return err
 			}
 			s := callState(c)
 			st.calls[callKey{c.ChannelID, c.Provider, c.ProviderCallID}] = s
 			st.rows[s] = c
 		}
+		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: find calls: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // loadAlerts reads and locks the alerts of the calls in st, in id order.

@@ -71,10 +71,7 @@ type Store struct {
 	observe func(CommitStats)
 	// failCommit, when set (tests only), makes the next commits fail.
 	failCommit func() error
-	// hot are the writer's prepared statements, made before the first
-	// batch (after Migrate); hotMu guards that, as PostgreSQL has several
-	// writers.
-	hotMu sync.Mutex
+	// hot are the writer's prepared statements (writer goroutine only).
 	hot   *hotStmts
 	cache readCache
 
@@ -197,18 +194,7 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 	if maxBatch <= 0 {
 		maxBatch = 256
 	}
-	var writers sync.WaitGroup
-	for range d.writers() {
-		writers.Add(1)
-		go func() {
-			defer writers.Done()
-			s.writer(maxBatch)
-		}()
-	}
-	go func() {
-		writers.Wait()
-		close(s.done)
-	}()
+	go s.writer(maxBatch)
 	return s
 }
 
@@ -403,6 +389,7 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 }
 
 func (s *Store) writer(maxBatch int) {
+	defer close(s.done)
 	for {
 		var first *job
 		select {
@@ -440,17 +427,14 @@ func (s *Store) writer(maxBatch int) {
 // never takes an innocent one with it (docs/architecture.md, "The writer").
 func (s *Store) runBatch(batch []*job) {
 	ctx := context.Background()
-	s.hotMu.Lock()
 	if s.hot == nil {
 		h, err := s.d.prepare(ctx, s)
 		if err != nil {
-			s.hotMu.Unlock()
 			s.failAll(batch, err)
 			return
 		}
 		s.hot = h
 	}
-	s.hotMu.Unlock()
 	live := batch[:0:0]
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
