@@ -92,6 +92,9 @@ func (c *Client) drop() (first bool) {
 type Hub struct {
 	mu      sync.RWMutex
 	clients map[*Client]struct{}
+	// streams counts the API clients among clients: with none, Publish
+	// encodes nothing for them.
+	streams int
 	closed  bool
 	// Buffer is each client's queue length.
 	buffer int
@@ -122,6 +125,9 @@ func (h *Hub) add(c *Client) *Client {
 		c.drop()
 		return c
 	}
+	if _, ok := h.clients[c]; !ok && !c.console {
+		h.streams++
+	}
 	h.clients[c] = struct{}{}
 	return c
 }
@@ -129,17 +135,28 @@ func (h *Hub) add(c *Client) *Client {
 // Unsubscribe removes a client.
 func (h *Hub) Unsubscribe(c *Client) {
 	h.mu.Lock()
+	if _, ok := h.clients[c]; ok && !c.console {
+		h.streams--
+	}
 	delete(h.clients, c)
 	h.mu.Unlock()
 	c.drop()
 }
 
 // Publish sends committed feed rows to every API client, in order, and
-// hands them to the renderer for the consoles. It runs on the store's writer
+// hands them to the renderer for the consoles. It runs on the store's publisher
 // goroutine, so it only marshals and queues: rendering happens elsewhere.
 func (h *Hub) Publish(items []voice.FeedItem) {
 	if h.r != nil {
 		h.r.queue(items)
+	}
+	// A client subscribing after this check reads these rows from the
+	// database: they were committed before they were published.
+	h.mu.RLock()
+	streams := h.streams
+	h.mu.RUnlock()
+	if streams == 0 {
+		return
 	}
 	frames := make([]frame, 0, len(items))
 	for _, it := range items {
@@ -226,4 +243,5 @@ func (h *Hub) Close() {
 		c.drop()
 		delete(h.clients, c)
 	}
+	h.streams = 0
 }

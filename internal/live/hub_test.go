@@ -74,3 +74,25 @@ func TestBindingsAndNotify(t *testing.T) {
 		}
 	}
 }
+
+// Publish encodes rows only while API clients listen; the count it checks
+// survives a client unsubscribed twice, and consoles do not count.
+func TestPublishCountsStreamClients(t *testing.T) {
+	h := NewHub(8)
+	gone := h.Subscribe("")
+	h.Unsubscribe(gone)
+	h.Unsubscribe(gone)
+	h.Publish(items(1, 1)) // nobody listens
+	c := h.Subscribe("")
+	h.Publish(items(2, 2))
+	for want := int64(2); want <= 3; want++ {
+		select {
+		case f := <-c.send:
+			if f.seq != want {
+				t.Fatalf("got seq %d, want %d", f.seq, want)
+			}
+		default:
+			t.Fatalf("row %d was not delivered to the stream client", want)
+		}
+	}
+}
