@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -42,9 +43,25 @@ Every flag can also be set by its environment variable, e.g. --db / CALLHOOK_DB.
 `
 
 func main() {
+	tuneGC()
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "callhook:", err)
 		os.Exit(1)
+	}
+}
+
+// tuneGC makes the collector run a quarter as often as Go's default unless
+// GOGC says otherwise, with a soft limit on the Go heap unless GOMEMLIMIT
+// says otherwise: a callback allocates a few kilobytes that die at once, and
+// at the default the collector took an eighth of the server's CPU under
+// load (measured: 5,660 -> 6,550 signed callbacks/s, resident memory 54 ->
+// 71 MB; README, "Performance").
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(120 << 20)
 	}
 }
 
