@@ -134,6 +134,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 		return nil, err
 	}
 	st.SetNotifyLag(metrics.ObserveNotifyLag)
+	st.SetFeedWanted(func() bool { return !hub.Idle() })
 	hub.StartRenderer(st)
 	reg := Registry()
 	deps := provider.Deps{HTTPClient: provider.NewOutboundClient(15 * time.Second), Logger: log}

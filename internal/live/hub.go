@@ -95,6 +95,9 @@ type Hub struct {
 	// streams counts the API clients among clients: with none, Publish
 	// encodes nothing for them.
 	streams int
+	// skipped is set when Idle let a caller skip Publish: the renderer's
+	// memory of what it last rendered may be stale then.
+	skipped bool
 	closed  bool
 	// Buffer is each client's queue length.
 	buffer int
@@ -148,7 +151,11 @@ func (h *Hub) Unsubscribe(c *Client) {
 // goroutine, so it only marshals and queues: rendering happens elsewhere.
 func (h *Hub) Publish(items []voice.FeedItem) {
 	if h.r != nil {
-		h.r.queue(items)
+		h.mu.Lock()
+		reset := h.skipped
+		h.skipped = false
+		h.mu.Unlock()
+		h.r.queue(items, reset)
 	}
 	// A client subscribing after this check reads these rows from the
 	// database: they were committed before they were published.
@@ -187,6 +194,19 @@ func (h *Hub) deliver(c *Client, frames []frame) bool {
 			return false
 		}
 	}
+	return true
+}
+
+// Idle reports whether no client is subscribed, so that a caller may skip
+// reading rows back only to Publish them to nobody (the PostgreSQL feed
+// listener). The renderer starts afresh at the next Publish after that.
+func (h *Hub) Idle() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.clients) > 0 {
+		return false
+	}
+	h.skipped = true
 	return true
 }
 

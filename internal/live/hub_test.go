@@ -96,3 +96,30 @@ func TestPublishCountsStreamClients(t *testing.T) {
 		}
 	}
 }
+
+// Idle tells a feed reader it may skip rows only while nobody is
+// subscribed, and the renderer is told to start afresh after such a skip.
+func TestIdleOnlyWithoutClients(t *testing.T) {
+	h := NewHub(8)
+	if !h.Idle() {
+		t.Fatal("a hub without clients is not idle")
+	}
+	c := h.Subscribe("")
+	if h.Idle() {
+		t.Fatal("a hub with a stream client is idle")
+	}
+	h.Unsubscribe(c)
+	h.r = &renderer{hub: h, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if !h.Idle() {
+		t.Fatal("a hub whose client left is not idle")
+	}
+	h.Publish(items(1, 1))
+	if !h.r.reset {
+		t.Fatal("the renderer was not told to forget what it rendered before rows were skipped")
+	}
+	h.r.reset = false
+	h.Publish(items(2, 1))
+	if h.r.reset {
+		t.Fatal("the renderer was told to start afresh without a skip")
+	}
+}

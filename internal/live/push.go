@@ -396,6 +396,7 @@ type renderer struct {
 	reads   Reads
 	mu      sync.Mutex
 	pending []voice.FeedItem
+	reset   bool
 	wake    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -412,9 +413,12 @@ func (h *Hub) StartRenderer(reads Reads) {
 	go r.run()
 }
 
-func (r *renderer) queue(items []voice.FeedItem) {
+// queue hands the renderer committed rows; reset makes it forget what it
+// last rendered first (rows were skipped while nobody was subscribed).
+func (r *renderer) queue(items []voice.FeedItem, reset bool) {
 	r.mu.Lock()
 	r.pending = append(r.pending, items...)
+	r.reset = r.reset || reset
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -449,9 +453,12 @@ func (r *renderer) run() {
 		}
 		began = time.Now()
 		r.mu.Lock()
-		items := r.pending
-		r.pending = nil
+		items, reset := r.pending, r.reset
+		r.pending, r.reset = nil, false
 		r.mu.Unlock()
+		if reset {
+			r.st = renderState{}
+		}
 		if len(items) > 0 && r.hub.pushBatch(r.reads, items, &r.st) && recheck == nil {
 			recheck = time.After(statsRecheck)
 		}

@@ -47,6 +47,56 @@ type feedListener struct {
 	// lag observes how long after its creation a row was handed on.
 	lagMu sync.Mutex
 	lag   func(time.Duration)
+	// wanted, when set and false, means nobody in this process would
+	// receive the rows (SetFeedWanted).
+	wanted func() bool
+}
+
+// SetFeedWanted sets fn, which tells the listener whether anyone in this
+// process receives committed rows now (PostgreSQL only). While fn reports
+// false the listener notes the rows' sequence numbers without reading them
+// back or handing them on: a batch too large to notify inline costs a read
+// of the feed table in every process, and a subscriber that comes later
+// reads what it missed from the table itself.
+func (s *Store) SetFeedWanted(fn func() bool) {
+	if s.listener != nil {
+		s.listener.lagMu.Lock()
+		s.listener.wanted = fn
+		s.listener.lagMu.Unlock()
+	}
+}
+
+func (l *feedListener) isWanted() bool {
+	l.lagMu.Lock()
+	fn := l.wanted
+	l.lagMu.Unlock()
+	return fn == nil || fn()
+}
+
+// skip notes the rows of a notification as handed on without reading them.
+func (l *feedListener) skip(ctx context.Context, payload string) {
+	if r, ok := strings.CutPrefix(payload, "r"); ok {
+		if _, to, ok := strings.Cut(r, ","); ok {
+			if b, err := strconv.ParseInt(to, 10, 64); err == nil {
+				l.last = max(l.last, b)
+				return
+			}
+		}
+	}
+	if strings.HasPrefix(payload, "i") {
+		if items, ok := l.decode(payload); ok && len(items) > 0 {
+			l.last = max(l.last, items[len(items)-1].Seq)
+			return
+		}
+	}
+	l.skipToNewest(ctx)
+}
+
+// skipToNewest notes every committed row as handed on.
+func (l *feedListener) skipToNewest(ctx context.Context) {
+	if seq, err := l.s.LastSeq(ctx); err == nil {
+		l.last = max(l.last, seq)
+	}
 }
 
 // SetNotifyLag sets the observer of the delay between a feed row's creation
@@ -107,6 +157,10 @@ func (l *feedListener) run(ctx context.Context) {
 			l.catchUp(ctx)
 			continue
 		}
+		if !l.isWanted() {
+			l.skip(ctx, payload)
+			continue
+		}
 		items, ok := l.decode(payload)
 		if !ok || len(items) == 0 {
 			l.catchUp(ctx)
@@ -151,6 +205,10 @@ func (l *feedListener) decode(payload string) ([]voice.FeedItem, bool) {
 
 // catchUp hands on every committed row after the last one handed on.
 func (l *feedListener) catchUp(ctx context.Context) {
+	if !l.isWanted() {
+		l.skipToNewest(ctx)
+		return
+	}
 	for ctx.Err() == nil {
 		items, err := l.s.FeedAfter(ctx, l.last, 1000)
 		if err != nil {

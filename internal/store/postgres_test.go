@@ -203,3 +203,63 @@ func TestPostgresPollClaimedOnce(t *testing.T) {
 		}
 	}
 }
+
+// While nobody in a process wants committed rows, its listener notes their
+// sequence numbers without reading them back or handing them on; once
+// wanted again, it hands on what commits next, and only that.
+func TestPostgresListenerSkipsRowsNobodyWants(t *testing.T) {
+	a, b, ch, logs := openTwo(t)
+	ctx := context.Background()
+	start, err := a.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b hands on what was committed while it was wanted (the channel).
+	waitFor(t, func() bool { s := logs[1].seqs(); return len(s) > 0 && s[len(s)-1] == start })
+	var wanted sync.Mutex
+	want := false
+	b.SetFeedWanted(func() bool { wanted.Lock(); defer wanted.Unlock(); return want })
+	post := func(key string) {
+		t.Helper()
+		if _, err := a.Ingest(ctx, Ingest{Callback: &Callback{ChannelID: ch.ID, Method: "POST", Path: "/x", StatusCode: 200},
+			Channel: ch, Provider: "generic", DedupeKey: []byte(key), Now: time.Now().UTC(),
+			Events: []voice.Event{{CallID: "p-" + key, Type: voice.EventStatus, Status: voice.StatusRinging}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		post(fmt.Sprintf("skipped-%02d", i))
+	}
+	last, err := a.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last <= start {
+		t.Fatalf("newest seq %d after five callbacks, %d before", last, start)
+	}
+	waitFor(t, func() bool { s := logs[0].seqs(); return len(s) > 0 && s[len(s)-1] == last })
+	wanted.Lock()
+	want = true
+	wanted.Unlock()
+	post("wanted-00")
+	newest, err := a.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { s := logs[1].seqs(); return len(s) > 0 && s[len(s)-1] == newest })
+	for _, seq := range logs[1].seqs() {
+		if seq > start && seq <= last {
+			t.Fatalf("process b was handed row %d, committed while it wanted none (newest then %d)", seq, last)
+		}
+	}
+}
+
+// waitFor polls ok for up to 10 s.
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+	}
+}
