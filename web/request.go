@@ -24,6 +24,19 @@ func paramID(c *fiber.Ctx) (int64, error) {
 	return id, nil
 }
 
+// afterParam reads ?after=SEQ, where a live stream resumes: -1 when absent.
+func afterParam(c *fiber.Ctx) (int64, error) {
+	v := c.Query("after")
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, badRequest("after must be a sequence number")
+	}
+	return n, nil
+}
+
 // decode reads a JSON body strictly.
 func decode(c *fiber.Ctx, v any) error {
 	if len(c.Body()) == 0 {

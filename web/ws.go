@@ -42,13 +42,9 @@ func (s *Server) apiStream(c *fiber.Ctx) error {
 	if !ok {
 		return auth.ErrUnauthorized
 	}
-	after := int64(-1)
-	if v := c.Query("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return badRequest("after must be a sequence number")
-		}
-		after = n
+	after, err := afterParam(c)
+	if err != nil {
+		return err
 	}
 	identity := ""
 	if p.Via == "session" {
@@ -68,13 +64,9 @@ func (s *Server) liveStream(c *fiber.Ctx) error {
 	if !ok || p.Via != "session" {
 		return auth.ErrUnauthorized
 	}
-	after := int64(-1)
-	if v := c.Query("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return badRequest("after must be a sequence number")
-		}
-		after = n
+	after, err := afterParam(c)
+	if err != nil {
+		return err
 	}
 	var topics []string
 	for _, t := range strings.Split(c.Query("topics"), ",") {

@@ -64,15 +64,10 @@ func drain(conn *websocket.Conn, c *Client, f frame, each func(frame) error) err
 	if b != nil {
 		b.hold()
 	}
+	// Only this goroutine receives from c.send: what len reports is there.
 	err := each(f)
-	for n := 1; err == nil && n < maxDrain; n++ {
-		select {
-		case f = <-c.send:
-			err = each(f)
-			continue
-		default:
-		}
-		break
+	for n := 1; err == nil && n < maxDrain && len(c.send) > 0; n++ {
+		err = each(<-c.send)
 	}
 	if b != nil {
 		if ferr := b.flush(); err == nil {

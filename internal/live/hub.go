@@ -150,18 +150,15 @@ func (h *Hub) Unsubscribe(c *Client) {
 // hands them to the renderer for the consoles. It runs on the store's publisher
 // goroutine, so it only marshals and queues: rendering happens elsewhere.
 func (h *Hub) Publish(items []voice.FeedItem) {
+	// A client subscribing after this reads these rows from the database:
+	// they were committed before they were published.
+	h.mu.Lock()
+	reset, streams := h.skipped, h.streams
+	h.skipped = false
+	h.mu.Unlock()
 	if h.r != nil {
-		h.mu.Lock()
-		reset := h.skipped
-		h.skipped = false
-		h.mu.Unlock()
 		h.r.queue(items, reset)
 	}
-	// A client subscribing after this check reads these rows from the
-	// database: they were committed before they were published.
-	h.mu.RLock()
-	streams := h.streams
-	h.mu.RUnlock()
 	if streams == 0 {
 		return
 	}

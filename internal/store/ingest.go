@@ -54,7 +54,8 @@ type IngestResult struct {
 func (s *Store) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 	ij := &ingestJob{in: in, raw: make([]any, len(in.Events))}
 	// What can be encoded before the writer decides is encoded here, on the
-	// caller's goroutine: the writer is the one thing callbacks queue for.
+	// caller's goroutine: the writer is the one thing callbacks queue for
+	// (the pipeline encodes the headers itself, Callback.HeadersJSON).
 	for i, e := range in.Events {
 		if e.Raw != nil {
 			b, err := json.Marshal(e.Raw)
@@ -63,13 +64,6 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 			}
 			ij.raw[i] = string(b)
 		}
-	}
-	if cb := in.Callback; cb.HeadersJSON == "" && cb.Headers != nil {
-		b, err := json.Marshal(cb.Headers)
-		if err != nil {
-			return IngestResult{}, fmt.Errorf("%w: headers: %v", ErrInvalid, err)
-		}
-		cb.HeadersJSON = string(b)
 	}
 	j := &job{ctx: ctx, ingest: ij, done: make(chan error, 1)}
 	if err := s.enqueue(ctx, j); err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -220,3 +221,34 @@ const (
 	RoleAdmin  = "admin"
 	RoleViewer = "viewer"
 )
+
+// The text columns both dialects write from maps: each uses what the
+// pipeline encoded before queueing (off the writer) and encodes only when
+// a caller did not.
+
+// headersText is the headers column's value: the headers as a JSON object.
+func (cb *Callback) headersText() (string, error) {
+	if cb.HeadersJSON != "" {
+		return cb.HeadersJSON, nil
+	}
+	if cb.Headers == nil {
+		cb.Headers = map[string][]string{}
+	}
+	b, err := json.Marshal(cb.Headers)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// rawText is the raw column's value: NULL or the values as a JSON object.
+func (ev *Event) rawText() (any, error) {
+	if ev.rawJSON != nil || ev.Raw == nil {
+		return ev.rawJSON, nil
+	}
+	b, err := json.Marshal(ev.Raw)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}

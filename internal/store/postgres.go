@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -225,16 +224,9 @@ func optTime(t *time.Time) any {
 func (postgresDialect) insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callback) error {
 	args := make([][]any, len(cbs))
 	for i, cb := range cbs {
-		headers := cb.HeadersJSON
-		if headers == "" {
-			if cb.Headers == nil {
-				cb.Headers = map[string][]string{}
-			}
-			b, err := json.Marshal(cb.Headers)
-			if err != nil {
-				return fmt.Errorf("store: insert callback: %w", err)
-			}
-			headers = string(b)
+		headers, err := cb.headersText()
+		if err != nil {
+			return fmt.Errorf("store: insert callback: %w", err)
 		}
 		body := cb.Body
 		if body == nil {

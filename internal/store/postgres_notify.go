@@ -44,12 +44,13 @@ type feedListener struct {
 	done   chan struct{}
 	// last is the newest sequence number handed on.
 	last int64
-	// lag observes how long after its creation a row was handed on.
-	lagMu sync.Mutex
-	lag   func(time.Duration)
-	// wanted, when set and false, means nobody in this process would
-	// receive the rows (SetFeedWanted).
-	wanted func() bool
+	// hooksMu guards the hooks set after the listener started: lag observes
+	// how long after its creation a row was handed on; wanted, when set and
+	// false, means nobody in this process would receive the rows
+	// (SetFeedWanted).
+	hooksMu sync.Mutex
+	lag     func(time.Duration)
+	wanted  func() bool
 }
 
 // SetFeedWanted sets fn, which tells the listener whether anyone in this
@@ -60,16 +61,16 @@ type feedListener struct {
 // reads what it missed from the table itself.
 func (s *Store) SetFeedWanted(fn func() bool) {
 	if s.listener != nil {
-		s.listener.lagMu.Lock()
+		s.listener.hooksMu.Lock()
 		s.listener.wanted = fn
-		s.listener.lagMu.Unlock()
+		s.listener.hooksMu.Unlock()
 	}
 }
 
 func (l *feedListener) isWanted() bool {
-	l.lagMu.Lock()
+	l.hooksMu.Lock()
 	fn := l.wanted
-	l.lagMu.Unlock()
+	l.hooksMu.Unlock()
 	return fn == nil || fn()
 }
 
@@ -103,9 +104,9 @@ func (l *feedListener) skipToNewest(ctx context.Context) {
 // (on any process) and its delivery to this process's OnCommit; PostgreSQL only.
 func (s *Store) SetNotifyLag(fn func(time.Duration)) {
 	if s.listener != nil {
-		s.listener.lagMu.Lock()
+		s.listener.hooksMu.Lock()
 		s.listener.lag = fn
-		s.listener.lagMu.Unlock()
+		s.listener.hooksMu.Unlock()
 	}
 }
 
@@ -233,9 +234,9 @@ func (l *feedListener) deliver(items []voice.FeedItem) {
 		return
 	}
 	l.last = items[len(items)-1].Seq
-	l.lagMu.Lock()
+	l.hooksMu.Lock()
 	lag := l.lag
-	l.lagMu.Unlock()
+	l.hooksMu.Unlock()
 	if lag != nil {
 		now := time.Now()
 		for _, it := range items {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -174,32 +173,13 @@ func optString(p *string) any {
 	return *p
 }
 
-// rawText is the raw column's value: NULL or the values as a JSON object.
-func (ev *Event) rawText() (any, error) {
-	if ev.rawJSON != nil || ev.Raw == nil {
-		return ev.rawJSON, nil
-	}
-	b, err := json.Marshal(ev.Raw)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
-}
-
 // insertCallbacks inserts callback rows and sets their ids.
 func (d sqliteDialect) insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callback) error {
 	args := make([][]any, len(cbs))
 	for i, cb := range cbs {
-		headers := cb.HeadersJSON
-		if headers == "" {
-			if cb.Headers == nil {
-				cb.Headers = map[string][]string{}
-			}
-			b, err := json.Marshal(cb.Headers)
-			if err != nil {
-				return fmt.Errorf("store: insert callback: %w", err)
-			}
-			headers = string(b)
+		headers, err := cb.headersText()
+		if err != nil {
+			return fmt.Errorf("store: insert callback: %w", err)
 		}
 		body := cb.Body
 		if body == nil {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -297,6 +299,52 @@ func TestPruneRejected(t *testing.T) {
 	for _, cb := range rej.Items {
 		if now.Sub(cb.ReceivedAt) > 2*time.Hour {
 			t.Errorf("kept an old rejected callback from %v", cb.ReceivedAt)
+		}
+	}
+}
+
+// The write-ahead log is copied into the database file beside the writer,
+// long before the writer's own backstop (walBackstopPages) would do it.
+func TestCheckpointsBesideTheWriter(t *testing.T) {
+	if onPostgres() {
+		t.Skip("checkpoints of the write-ahead log are SQLite's")
+	}
+	dsn := testDSN(t, "s.db")
+	path, err := sqlitePath(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	time.Sleep(3 * checkpointEvery)
+	before := size()
+	// About 200 KiB: a few dozen pages, far below either backstop.
+	if err := st.Write(context.Background(), func(ctx context.Context, tx *Tx) error {
+		cbs := make([]*Callback, 200)
+		for i := range cbs {
+			cbs[i] = &Callback{ChannelID: "c", Method: "POST", Path: "/x", StatusCode: 200, Outcome: OutcomeAccepted,
+				Body: bytes.Repeat([]byte{'a' + byte(i%26)}, 1000), ReceivedAt: time.Now().UTC()}
+		}
+		return tx.insertCallbacks(ctx, cbs)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); size() <= before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is still %d bytes 5 s after a commit: nothing checkpointed the log", before)
 		}
 	}
 }

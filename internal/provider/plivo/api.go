@@ -227,26 +227,10 @@ func (p *Provider) do(ctx context.Context, method, path string, body []byte, out
 // SampleCallback builds a ring callback (Event=Ring) for callID addressed to
 // callbackURL, signed with V3 when auth_token is configured.
 func (p *Provider) SampleCallback(callbackURL, callID string, now time.Time) (*provider.Request, error) {
-	from := number(p.cfg["from"])
-	if from == "" {
-		from = "15555550100"
-	}
 	params := url.Values{
 		"ALegRequestUUID": {callID}, "ALegUUID": {callID}, "CallStatus": {"ringing"}, "CallUUID": {callID},
-		"Direction": {"outbound"}, "Event": {"Ring"}, "From": {from}, "RequestUUID": {callID},
+		"Direction": {"outbound"}, "Event": {"Ring"}, "From": {p.sampleFrom()}, "RequestUUID": {callID},
 		"SessionStart": {now.UTC().Format("2006-01-02 15:04:05.000000")}, "To": {"15555550199"},
 	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	if token := p.cfg["auth_token"]; token != "" {
-		nonce := Nonce()
-		sig := SignV3(token, http.MethodPost, callbackURL, nonce, params)
-		if sig == "" {
-			return nil, fmt.Errorf("plivo: sample callback: url %q has no scheme and host", callbackURL)
-		}
-		h.Set(HeaderV3, sig)
-		h.Set(HeaderV3Nonce, nonce)
-	}
-	return &provider.Request{Method: http.MethodPost, URL: callbackURL, Header: h,
-		Body: []byte(params.Encode()), Now: now}, nil
+	return p.signedSample("sample callback", callbackURL, params, now)
 }

@@ -156,30 +156,13 @@ func (p *Provider) do(ctx context.Context, method, path string, body []byte, out
 // SampleCallback builds an "answered" event webhook for callID addressed to
 // url, signed with signature_secret when one is configured.
 func (p *Provider) SampleCallback(url, callID string, now time.Time) (*provider.Request, error) {
-	from := number(p.cfg["from"])
-	if from == "" {
-		from = "15555550100"
-	}
-	body, err := json.Marshal(map[string]any{
-		"from":              from,
+	return p.signedSample("sample callback", url, map[string]any{
+		"from":              p.sampleFrom(),
 		"to":                "15555550199",
 		"uuid":              callID,
 		"conversation_uuid": "CON-" + callID,
 		"status":            "answered",
 		"direction":         "outbound",
 		"timestamp":         now.UTC().Format("2006-01-02T15:04:05.000Z"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vonage: sample callback: %w", err)
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	if secret := p.cfg["signature_secret"]; secret != "" {
-		tok, err := SignWebhook(secret, PayloadHash(body), now)
-		if err != nil {
-			return nil, err
-		}
-		h.Set("Authorization", "Bearer "+tok)
-	}
-	return &provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, Now: now}, nil
+	}, now)
 }
