@@ -503,12 +503,5 @@ func (p *Provider) do(ctx context.Context, method, path string, body []byte, out
 // signing secret is configured.
 func (p *Provider) SampleCallback(url, callID string, now time.Time) (*provider.Request, error) {
 	body, _ := json.Marshal(Payload{CallID: callID, EventType: "status", Status: "ringing"})
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	if s := p.cfg["signing_secret"]; s != "" {
-		ts := now.Unix()
-		h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-		h.Set(HeaderSignature, Sign(s, ts, body))
-	}
-	return &provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, Now: now}, nil
+	return p.signedSample(url, body, now), nil
 }

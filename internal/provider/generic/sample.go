@@ -24,6 +24,12 @@ func (p *Provider) SampleDTMF(url, callID, digit string, now time.Time) (*provid
 	if err != nil {
 		return nil, fmt.Errorf("generic: sample keypad callback: %w", err)
 	}
+	return p.signedSample(url, body, now), nil
+}
+
+// signedSample is a JSON POST of body to url, signed when a signing secret
+// is configured, as the generic format's senders sign.
+func (p *Provider) signedSample(url string, body []byte, now time.Time) *provider.Request {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	if s := p.cfg["signing_secret"]; s != "" {
@@ -31,7 +37,7 @@ func (p *Provider) SampleDTMF(url, callID, digit string, now time.Time) (*provid
 		h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 		h.Set(HeaderSignature, Sign(s, ts, body))
 	}
-	return &provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, Now: now}, nil
+	return &provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, Now: now}
 }
 
 var _ provider.DTMFSampler = (*Provider)(nil)

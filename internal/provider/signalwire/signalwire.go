@@ -325,14 +325,7 @@ func (p *Provider) SampleCallback(rawURL, callID string, now time.Time) (*provid
 		}
 		callID = id
 	}
-	account := strings.TrimSpace(p.cfg["project_id"])
-	if account == "" {
-		account = "00000000-0000-4000-8000-000000000000"
-	}
-	key := ""
-	if len(p.keys) > 0 {
-		key = p.keys[0]
-	}
+	account, key := p.sampleAccount()
 	form := twilio.SampleStatusForm(account, callID, p.cfg["from"], now)
 	return twilio.NewSignedRequest(key, HeaderSignature, rawURL, form, now), nil
 }

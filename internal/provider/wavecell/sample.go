@@ -20,42 +20,7 @@ func (p *Provider) SampleCallback(url, callID string, now time.Time) (*provider.
 	if callID == "" {
 		return nil, fmt.Errorf("wavecell: sample callback: empty call id")
 	}
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, fmt.Errorf("wavecell: sample callback: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	eventID := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-	payload := map[string]any{
-		"eventId":       eventID,
-		"callId":        callID,
-		"sessionId":     callID,
-		"callStatus":    "CALL_CONNECTED",
-		"callDirection": "OUTBOUND",
-		"callType":      "PSTN",
-		"callDuration":  0,
-		"sipCode":       200,
-		"timestamp":     now.UTC().Format("2006-01-02T15:04:05.000Z"),
-	}
-	if s := strings.TrimSpace(p.cfg["sub_account_id"]); s != "" {
-		payload["subAccountId"] = s
-	}
-	body, err := json.Marshal(map[string]any{
-		"namespace":   "VOICE",
-		"eventType":   eventCallStatus,
-		"description": "Status update of a call",
-		"payload":     payload,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("wavecell: sample callback: %w", err)
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	if t := strings.TrimSpace(p.cfg["callback_token"]); t != "" {
-		h.Set("Authorization", "Bearer "+t)
-	}
-	return &provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, Now: now}, nil
+	return p.sampleStatus("sample callback", url, callID, "CALL_CONNECTED", nil, now)
 }
 
 // SampleDTMF builds the CALL_STATUS webhook with callStatus DTMF_RECEIVED
@@ -65,9 +30,16 @@ func (p *Provider) SampleDTMF(url, callID, digit string, now time.Time) (*provid
 	if callID == "" || digit == "" {
 		return nil, fmt.Errorf("wavecell: sample keypad callback: call id and digit are required")
 	}
+	return p.sampleStatus("sample keypad callback", url, callID, "DTMF_RECEIVED", map[string]string{"dtmf": digit}, now)
+}
+
+// sampleStatus is a CALL_STATUS webhook of an outbound PSTN call with a new
+// event id, the configured sub-account and, when a token is configured, its
+// Authorization header, as 8x8 posts it.
+func (p *Provider) sampleStatus(what, url, callID, status string, eventData map[string]string, now time.Time) (*provider.Request, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return nil, fmt.Errorf("wavecell: sample keypad callback: %w", err)
+		return nil, fmt.Errorf("wavecell: %s: %w", what, err)
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
@@ -75,13 +47,15 @@ func (p *Provider) SampleDTMF(url, callID, digit string, now time.Time) (*provid
 		"eventId":       fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]),
 		"callId":        callID,
 		"sessionId":     callID,
-		"callStatus":    "DTMF_RECEIVED",
+		"callStatus":    status,
 		"callDirection": "OUTBOUND",
 		"callType":      "PSTN",
 		"callDuration":  0,
 		"sipCode":       200,
 		"timestamp":     now.UTC().Format("2006-01-02T15:04:05.000Z"),
-		"eventData":     map[string]string{"dtmf": digit},
+	}
+	if eventData != nil {
+		payload["eventData"] = eventData
 	}
 	if s := strings.TrimSpace(p.cfg["sub_account_id"]); s != "" {
 		payload["subAccountId"] = s
@@ -93,7 +67,7 @@ func (p *Provider) SampleDTMF(url, callID, digit string, now time.Time) (*provid
 		"payload":     payload,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("wavecell: sample keypad callback: %w", err)
+		return nil, fmt.Errorf("wavecell: %s: %w", what, err)
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
