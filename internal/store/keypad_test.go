@@ -60,20 +60,7 @@ func TestKeypadActions(t *testing.T) {
 	if onPostgres() {
 		return // the plan below is SQLite's
 	}
-	rows, err := st.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+qs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := queryPlan(t, st, qs[0])
 	joined := strings.Join(plan, "; ")
 	if !strings.Contains(joined, "events_channel_dtmf") || strings.Contains(joined, "TEMP B-TREE") {
 		t.Errorf("plan does not walk events_channel_dtmf in order: %s", joined)

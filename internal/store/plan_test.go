@@ -90,20 +90,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			t.Fatalf("%s ran no query", c.name)
 		}
 		for _, q := range qs {
-			rows, err := st.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q)
-			if err != nil {
-				t.Fatalf("%s: explain %s: %v", c.name, q, err)
-			}
-			var plan []string
-			for rows.Next() {
-				var id, parent, notused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			rows.Close()
+			plan := queryPlan(t, st, q)
 			for _, step := range plan {
 				if fullScan.MatchString(step) && !(c.bounded && strings.Contains(q, "ORDER BY id DESC") && strings.Contains(q, "LIMIT")) {
 					t.Errorf("%s reads a whole table (%s):\n%s\nplan: %v", c.name, step, q, plan)
@@ -118,4 +105,27 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// queryPlan is SQLite's plan of q, a step a line.
+func queryPlan(t *testing.T, st *Store, q string) []string {
+	t.Helper()
+	rows, err := st.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
