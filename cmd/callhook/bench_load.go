@@ -186,55 +186,98 @@ type loadConfig struct {
 
 // schedule feeds the open-loop send times: the i-th request is due at
 // start + i/rate whatever the server's pace, so a slow reply shows as
-// latency of the requests queued behind it rather than as a lower rate.
-func schedule(ctx context.Context, start time.Time, rate float64, until time.Time) <-chan time.Time {
+// latency of the requests queued behind it rather than as a lower rate. It
+// runs until stop is closed, past the run's end: the calls in progress then
+// are finished at the same pace, not all at once.
+func schedule(ctx context.Context, start time.Time, rate float64, stop <-chan struct{}) <-chan time.Time {
 	ch := make(chan time.Time, max(int(rate), 1024))
 	go func() {
 		defer close(ch)
 		var i int64
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
-		for ctx.Err() == nil {
-			now := time.Now()
-			if !now.Before(until) {
-				return
-			}
-			due := int64(now.Sub(start).Seconds() * rate)
+		for {
+			due := int64(time.Since(start).Seconds() * rate)
 			for ; i <= due; i++ {
 				select {
 				case ch <- start.Add(time.Duration(float64(i) / rate * float64(time.Second))):
+				case <-stop:
+					return
 				case <-ctx.Done():
 					return
 				}
 			}
-			<-tick.C
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	return ch
 }
 
+// pacer hands out send times: now for a closed loop, the schedule's for a
+// --rate.
+type pacer struct {
+	ctx      context.Context
+	deadline time.Time
+	sched    <-chan time.Time
+	// spare holds send times taken after the end by workers that then
+	// stopped: the calls still being finished use them, so the pace holds.
+	spare chan time.Time
+}
+
+// next gives the send time of a new call's first request and whether the
+// run is still on.
+func (p *pacer) next() (time.Time, bool) {
+	t := p.then()
+	on := t.Before(p.deadline) && p.ctx.Err() == nil
+	if !on && p.spare != nil {
+		select {
+		case p.spare <- t:
+		default:
+		}
+	}
+	return t, on
+}
+
+// then gives the send time of a call's next request: a call in progress
+// at the end is finished at the same pace, not all at once.
+func (p *pacer) then() time.Time {
+	if p.sched == nil {
+		return time.Now()
+	}
+	select {
+	case t := <-p.spare:
+		return t
+	default:
+	}
+	select {
+	case t, ok := <-p.sched:
+		if ok {
+			return t
+		}
+	case t := <-p.spare:
+		return t
+	}
+	return time.Now()
+}
+
 // drive runs conns workers until the duration has passed, each calling one
 // function per request (which reports its own outcome), and prints a
 // progress line per second. It returns the merged stats and the time taken.
-func drive(ctx context.Context, lc loadConfig, cnt *counters, work func(ctx context.Context, w int, st *workerStats, next func() (time.Time, bool))) ([]*workerStats, time.Duration) {
+func drive(ctx context.Context, lc loadConfig, cnt *counters, work func(ctx context.Context, w int, st *workerStats, p *pacer)) ([]*workerStats, time.Duration) {
 	start := time.Now()
 	deadline := start.Add(lc.duration)
-	var sched <-chan time.Time
+	stop := make(chan struct{})
+	defer close(stop)
+	p := &pacer{ctx: ctx, deadline: deadline}
 	if lc.rate > 0 {
-		sched = schedule(ctx, start, lc.rate, deadline)
-	}
-	// next gives the send time of the worker's next request and whether the
-	// run is still on: closed-loop requests are due now.
-	next := func() (time.Time, bool) {
-		if sched == nil {
-			now := time.Now()
-			return now, now.Before(deadline) && ctx.Err() == nil
-		}
-		t, ok := <-sched
-		if !ok {
-			return time.Now(), false
-		}
-		return t, true
+		p.sched = schedule(ctx, start, lc.rate, stop)
+		p.spare = make(chan time.Time, lc.conns)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -260,7 +303,7 @@ func drive(ctx context.Context, lc loadConfig, cnt *counters, work func(ctx cont
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work(ctx, w, stats[w], next)
+			work(ctx, w, stats[w], p)
 		}()
 	}
 	wg.Wait()
@@ -314,14 +357,14 @@ func (t *target) send(req *fasthttp.Request, resp *fasthttp.Response, path strin
 // callbackWorker plays whole lifecycles until the run is over; a call in
 // progress at the deadline is finished so every call ends in its final
 // state.
-func (t *target) callbackWorker(f *flow, chID, path string, m mix, seq *atomic.Uint64, cnt *counters) func(context.Context, int, *workerStats, func() (time.Time, bool)) {
-	return func(ctx context.Context, w int, st *workerStats, next func() (time.Time, bool)) {
+func (t *target) callbackWorker(f *flow, chID, path string, m mix, seq *atomic.Uint64, cnt *counters) func(context.Context, int, *workerStats, *pacer) {
+	return func(ctx context.Context, w int, st *workerStats, p *pacer) {
 		rng := rand.New(rand.NewPCG(uint64(w)+1, seq.Load()))
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
 		for {
-			due, on := next()
+			due, on := p.next()
 			if !on {
 				return
 			}
@@ -348,9 +391,7 @@ func (t *target) callbackWorker(f *flow, chID, path string, m mix, seq *atomic.U
 			}
 			for i := range lc.reqs {
 				if i > 0 {
-					if due, on = next(); !on {
-						due = time.Now()
-					}
+					due = p.then()
 				}
 				if !t.send(req, resp, path, &lc.reqs[i], due, st, cnt) {
 					rec.complete = false
@@ -362,14 +403,14 @@ func (t *target) callbackWorker(f *flow, chID, path string, m mix, seq *atomic.U
 }
 
 // healthWorker measures the server's ceiling: GET /healthz, no database.
-func (t *target) healthWorker(cnt *counters) func(context.Context, int, *workerStats, func() (time.Time, bool)) {
-	return func(ctx context.Context, w int, st *workerStats, next func() (time.Time, bool)) {
+func (t *target) healthWorker(cnt *counters) func(context.Context, int, *workerStats, *pacer) {
+	return func(ctx context.Context, w int, st *workerStats, p *pacer) {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
 		req.SetRequestURI(t.base + "/healthz")
 		for {
-			due, on := next()
+			due, on := p.next()
 			if !on {
 				return
 			}

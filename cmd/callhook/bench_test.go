@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"callhook/internal/store"
 )
@@ -145,5 +147,47 @@ func TestBenchSubscribers(t *testing.T) {
 				t.Errorf("CPU %+v", c)
 			}
 		})
+	}
+}
+
+// TestBenchFinishesCallsAtItsRate: with --rate, the calls in progress when
+// the run ends are finished at the same pace, not in one burst that the
+// latency figures would then measure; the run as a whole keeps the rate.
+func TestBenchFinishesCallsAtItsRate(t *testing.T) {
+	const rate, steps = 200.0, 6
+	lc := loadConfig{conns: 16, duration: 150 * time.Millisecond, rate: rate, progress: io.Discard}
+	var mu sync.Mutex
+	var sends []time.Time
+	_, took := drive(context.Background(), lc, &counters{}, func(ctx context.Context, w int, st *workerStats, p *pacer) {
+		for {
+			if _, on := p.next(); !on {
+				return
+			}
+			for i := range steps {
+				if i > 0 {
+					p.then()
+				}
+				mu.Lock()
+				sends = append(sends, time.Now())
+				mu.Unlock()
+			}
+		}
+	})
+	start := sends[0]
+	var after []time.Time
+	for _, s := range sends {
+		if s.Sub(start) > lc.duration {
+			after = append(after, s)
+		}
+	}
+	if len(after) < 4 {
+		t.Fatalf("only %d sends after the end: the test needs calls in progress then", len(after))
+	}
+	span := after[len(after)-1].Sub(after[0])
+	if want := time.Duration(float64(len(after)-1) / rate * 0.8 * float64(time.Second)); span < want {
+		t.Errorf("%d sends finishing the calls took %v, want at least %v at %v/s", len(after), span, want, rate)
+	}
+	if got := float64(len(sends)) / took.Seconds(); got < 0.75*rate {
+		t.Errorf("%d sends in %v is %.0f/s, want about %v/s", len(sends), took, got, rate)
 	}
 }
