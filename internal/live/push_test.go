@@ -158,6 +158,10 @@ func TestPushRendersOnceForEverySubscriber(t *testing.T) {
 		push, att := recv(t, c), recv(t, c)
 		if i == 0 {
 			first = push.data
+			// HTML goes as it is: \u003c for every < doubled a push's size.
+			if bytes.Contains(push.data, []byte(`\u003c`)) || !bytes.Contains(push.data, []byte(`<tr id=`)) {
+				t.Fatalf("push escapes its HTML: %.200s", push.data)
+			}
 		} else if &push.data[0] != &first[0] {
 			t.Fatal("subscribers got separately encoded pushes: the batch was rendered more than once")
 		}
