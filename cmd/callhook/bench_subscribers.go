@@ -174,14 +174,13 @@ type subscriber struct {
 	// last is lastSeq for settle; delivered counts a console's fragments.
 	last      atomic.Int64
 	delivered atomic.Uint64
-	mu        sync.Mutex // guards conn, replaced on a resume
-	conn      *websocket.Conn
-	closing   atomic.Bool
-	done      chan struct{}
-	dialer    *websocket.Dialer
-	header    http.Header
-	wsURL     string
-	opened    chan struct{}
+	mu      sync.Mutex // guards conn, replaced on a resume
+	conn    msgReader
+	closing atomic.Bool
+	done    chan struct{}
+	// open dials the subscriber's WebSocket, with query appended to its URL.
+	open   func(ctx context.Context, query string) (msgReader, error)
+	opened chan struct{}
 }
 
 // arrival is when a callback's fragment or event reached a subscriber
@@ -348,51 +347,24 @@ func (s *subscriber) streamRow(msg []byte, now int64) {
 	}
 }
 
-// next reads the next message into buf, which grows only when a message
-// does not fit.
-func (s *subscriber) next(buf []byte) ([]byte, error) {
-	_, r, err := s.conn.NextReader()
-	if err != nil {
-		return buf, err
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
-
 // run reads the subscriber's messages until it is closed, resuming after
 // the last seq when the server drops it.
 func (s *subscriber) run() {
 	defer close(s.done)
-	buf := make([]byte, 0, 64<<10)
 	for {
 		for {
-			var err error
-			if buf, err = s.next(buf[:0]); err != nil {
+			msg, err := s.conn.next()
+			if err != nil {
 				if s.closing.Load() {
 					return
 				}
 				break
 			}
-			s.handle(buf, time.Now().UnixNano())
+			s.handle(msg, time.Now().UnixNano())
 		}
 		s.conn.Close()
 		s.drops++
-		sep := "?"
-		if strings.Contains(s.wsURL, "?") {
-			sep = "&"
-		}
-		c, err := dial(context.Background(), s.dialer, s.wsURL+sep+"after="+strconv.FormatInt(s.lastSeq, 10), s.header)
+		c, err := s.open(context.Background(), "after="+strconv.FormatInt(s.lastSeq, 10))
 		if err != nil {
 			s.readErr = err
 			return
@@ -470,27 +442,46 @@ type subscriberAuth struct{ token, user, password string }
 // session; streams use the token. Each notes up to expect callbacks
 // without growing its notes.
 func openSubscribers(ctx context.Context, kind subKind, base string, auth subscriberAuth, n, expect int, acks *ackTimes) (*subscribers, error) {
-	// Browsers ask for compression; these subscribers do not, so that a
-	// thousand readers inflating every message do not starve the generator
-	// on a small machine. The server frames each message once either way.
-	// A large read buffer lets a reader that fell behind take several
-	// messages in one read.
+	// Consoles ask for compression, as browsers do, and inflate each
+	// distinct push once for all of them (bench_wsread.go); API clients of
+	// the stream ask for none. A large read buffer lets a reader that fell
+	// behind take several messages in one read.
 	d := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 64 << 10}
 	ws := "ws" + strings.TrimPrefix(base, "http")
 	cs := &subscribers{kind: kind, acks: acks, subs: make([]*subscriber, n), dialer: d}
+	var jar http.CookieJar
 	switch kind {
 	case kindConsole:
-		jar, err := consoleLogin(base, auth.user, auth.password)
+		j, err := consoleLogin(base, auth.user, auth.password)
 		if err != nil {
 			return nil, err
 		}
-		d.Jar = jar
+		jar = j
 		cs.wsURL = ws + "/live?topics=dashboard"
 	case kindStream:
 		cs.header = http.Header{"Authorization": {"Bearer " + auth.token}}
 		cs.wsURL = ws + "/api/v1/stream"
 	}
 	ids := &fragIDs{}
+	cache := newInflated()
+	open := func(ctx context.Context, query string) (msgReader, error) {
+		u := cs.wsURL
+		if query != "" {
+			sep := "?"
+			if strings.Contains(u, "?") {
+				sep = "&"
+			}
+			u += sep + query
+		}
+		if kind == kindConsole {
+			return dialDeflated(ctx, u, jar, cache)
+		}
+		c, err := dial(ctx, d, u, cs.header)
+		if err != nil {
+			return nil, err
+		}
+		return &plainReader{c: c}, nil
+	}
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -501,7 +492,7 @@ func openSubscribers(ctx context.Context, kind subKind, base string, auth subscr
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := dial(ctx, d, cs.wsURL, cs.header)
+			c, err := open(ctx, "")
 			if err != nil {
 				mu.Lock()
 				if first == nil {
@@ -511,7 +502,7 @@ func openSubscribers(ctx context.Context, kind subKind, base string, auth subscr
 				return
 			}
 			s := &subscriber{kind: kind, acks: acks, ids: ids, arrivals: make([]arrival, 0, expect), conn: c,
-				done: make(chan struct{}), dialer: d, header: cs.header, wsURL: cs.wsURL, opened: make(chan struct{})}
+				done: make(chan struct{}), open: open, opened: make(chan struct{})}
 			cs.subs[i] = s
 			go s.run()
 			select {
