@@ -174,10 +174,10 @@ type subscriber struct {
 	// last is lastSeq for settle; delivered counts a console's fragments.
 	last      atomic.Int64
 	delivered atomic.Uint64
-	mu      sync.Mutex // guards conn, replaced on a resume
-	conn    msgReader
-	closing atomic.Bool
-	done    chan struct{}
+	mu        sync.Mutex // guards conn, replaced on a resume
+	conn      msgReader
+	closing   atomic.Bool
+	done      chan struct{}
 	// open dials the subscriber's WebSocket, with query appended to its URL.
 	open   func(ctx context.Context, query string) (msgReader, error)
 	opened chan struct{}
