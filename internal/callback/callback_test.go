@@ -601,6 +601,49 @@ func TestDuplicateRepliesWithOriginalOutcome(t *testing.T) {
 	}
 }
 
+// TestDuplicateResultIsTheOriginal: a duplicate of a callback committed in
+// an earlier transaction carries what the original applied, read back
+// after the commit: the actions, the matched call and its alert as it is
+// now, which the providers' replies speak ("Alert acknowledged").
+func TestDuplicateResultIsTheOriginal(t *testing.T) {
+	e := newEnv(t)
+	a := e.alert()
+	c := e.register("D3", a)
+	in := func() store.Ingest {
+		return store.Ingest{Callback: &store.Callback{ChannelID: e.ch.ID, Method: "POST", Path: "/x"},
+			Channel: e.ch, Provider: "generic", DedupeKey: []byte("dup-result-key-1"), Now: e.now,
+			Events: []voice.Event{
+				{CallID: "D3", Type: voice.EventStatus, Status: voice.StatusAnswered, Sequence: -1},
+				{CallID: "D3", Type: voice.EventDTMF, Digit: "1", Sequence: -1},
+				{CallID: "nobody", Type: voice.EventStatus, Status: voice.StatusRinging, Sequence: -1},
+			}}
+	}
+	first, err := e.st.Ingest(context.Background(), in())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, err := e.st.Ingest(context.Background(), in())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dup.Duplicate || len(dup.Applied) != 3 {
+		t.Fatalf("duplicate result %+v", dup)
+	}
+	for i, want := range first.Applied {
+		got := dup.Applied[i]
+		if got.Action != want.Action || got.Changed != want.Changed || got.Matched != want.Matched ||
+			got.CallID != want.CallID || got.AlertID != want.AlertID || got.Event.Digit != want.Event.Digit {
+			t.Errorf("event %d: duplicate %+v, original %+v", i, got, want)
+		}
+	}
+	if g := dup.Applied[1]; g.Action != "acknowledge" || g.CallID != c.ID || g.AlertID != a || dup.Applied[2].Matched {
+		t.Errorf("duplicate events %+v", dup.Applied)
+	}
+	if dup.Alert == nil || dup.Alert.ID != a || dup.Alert.State != voice.AlertAcknowledged || dup.Alert.Title != "disk full" {
+		t.Errorf("duplicate alert %+v, want alert %d acknowledged", dup.Alert, a)
+	}
+}
+
 func TestAltCallIDMatches(t *testing.T) {
 	e := newEnv(t)
 	c := e.register("request-uuid-1", 0)
