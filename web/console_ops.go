@@ -98,7 +98,7 @@ func (s *Server) openAlerts(ctx context.Context, limit int) ([]voice.AlertView, 
 		return nil, err
 	}
 	// Among the firing, those whose calls all failed lead: nobody is on them.
-	sort.SliceStable(vs, func(i, j int) bool { return views.AlertCallsFailed(vs[i]) && !views.AlertCallsFailed(vs[j]) })
+	sort.SliceStable(vs, func(i, j int) bool { return vs[i].CallsFailed() && !vs[j].CallsFailed() })
 	return vs, nil
 }
 

@@ -146,7 +146,7 @@ func (st *renderState) failedStale(changed []voice.AlertView) bool {
 		return true
 	}
 	for _, a := range changed {
-		if views.AlertCallsFailed(a) != st.failed[a.ID] {
+		if a.CallsFailed() != st.failed[a.ID] {
 			return true
 		}
 	}
@@ -156,7 +156,7 @@ func (st *renderState) failedStale(changed []voice.AlertView) bool {
 func (st *renderState) setFailed(firing []voice.AlertView) {
 	st.failedKnown, st.failed = true, map[int64]bool{}
 	for _, a := range firing {
-		if views.AlertCallsFailed(a) {
+		if a.CallsFailed() {
 			st.failed[a.ID] = true
 		}
 	}
@@ -281,7 +281,7 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		// Only an alert whose calls all failed looks different to an admin
 		// (the Call again button): the others are rendered once for all.
 		roles := []int{0}
-		if views.AlertCallsFailed(a) {
+		if a.CallsFailed() {
 			roles = []int{roleViewer, roleAdmin}
 		}
 		if want(page) {

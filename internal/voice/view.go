@@ -65,6 +65,24 @@ type AlertView struct {
 	Changes        []ChangeView `json:"changes,omitempty"`
 }
 
+// CallsFailed reports whether a firing alert has called and reached nobody:
+// it has calls, and every one ended failed, busy or unanswered (so none is
+// still in progress). The console says so out loud, with a Call again
+// button for admins.
+func (a AlertView) CallsFailed() bool {
+	if a.State != string(AlertFiring) || len(a.Calls) == 0 {
+		return false
+	}
+	for _, c := range a.Calls {
+		switch Status(c.Status) {
+		case StatusFailed, StatusBusy, StatusNoAnswer:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // ChangeView is one alert state change.
 type ChangeView struct {
 	FromState string    `json:"from_state"`
