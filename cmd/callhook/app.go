@@ -31,6 +31,7 @@ import (
 	"callhook/internal/provider/wavecell"
 	"callhook/internal/settings"
 	"callhook/internal/store"
+	"callhook/views"
 	"callhook/web"
 )
 
@@ -135,7 +136,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 	}
 	st.SetNotifyLag(metrics.ObserveNotifyLag)
 	st.SetFeedWanted(func() bool { return !hub.Idle() })
-	hub.StartRenderer(st)
+	hub.StartRenderer(st, views.Live{})
 	reg := Registry()
 	deps := provider.Deps{HTTPClient: provider.NewOutboundClient(15 * time.Second), Logger: log}
 	cbs := &callback.Service{Store: st, Providers: reg, PublicURL: cfg.PublicURL, Deps: deps, Log: log, Notifier: hub,

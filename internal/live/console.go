@@ -46,7 +46,12 @@ func ServeConsole(ctx context.Context, conn *websocket.Conn, hub *Hub, reads Rea
 		return err == nil && write(b)
 	}
 
-	last, firing, ok := catchUp(ctx, reads, admin, topics, after, write)
+	v := hub.views()
+	if v == nil {
+		closeWith(conn, websocket.CloseInternalServerErr, "no renderer")
+		return
+	}
+	last, firing, ok := catchUp(ctx, reads, v, admin, topics, after, write)
 	if !ok {
 		return
 	}
@@ -105,7 +110,7 @@ func ServeConsole(ctx context.Context, conn *websocket.Conn, hub *Hub, reads Rea
 // catchUp sends what a console missed since after: the fragments of the
 // missed rows when there are at most resumeMax of them, else one reload.
 // It returns the sequence the page is then current at and the firing count.
-func catchUp(ctx context.Context, reads Reads, admin bool, topics []string, after int64, write func([]byte) bool) (int64, *int, bool) {
+func catchUp(ctx context.Context, reads Reads, v Views, admin bool, topics []string, after int64, write func([]byte) bool) (int64, *int, bool) {
 	var firing *int
 	if c, err := reads.DashboardCounts(ctx, time.Now().Add(-time.Hour), countCap); err == nil {
 		firing = &c.Firing
@@ -140,7 +145,7 @@ func catchUp(ctx context.Context, reads Reads, admin bool, topics []string, afte
 			want["call:*"] = true
 		}
 	}
-	out := renderBatch(ctx, reads, items, func(t string) bool { return want[t] }, &renderState{})
+	out := renderBatch(ctx, reads, items, func(t string) bool { return want[t] }, &renderState{v: v})
 	role := roleViewer
 	if admin {
 		role = roleAdmin

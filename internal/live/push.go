@@ -14,8 +14,27 @@ import (
 
 	"callhook/internal/store"
 	"callhook/internal/voice"
-	"callhook/views"
 )
+
+// Views are the pages' own components the renderer makes fragments with,
+// so that a pushed row is the row a page load shows (views.Live is the one
+// the server runs with). live depends on this set, not on the views
+// package, which sits above it.
+type Views interface {
+	CallRow(c voice.CallView, compact bool) templ.Component
+	CallbackRow(cb voice.CallbackView, compact bool) templ.Component
+	TimelineEntry(e voice.EventView, hasAlert bool) templ.Component
+	// AlertCard is the dashboard's card, AlertRow the alerts page's row and
+	// AlertDetail the alert's page; admin adds the Call again button.
+	AlertCard(a voice.AlertView, admin bool) templ.Component
+	AlertRow(a voice.AlertView, admin bool) templ.Component
+	AlertDetail(a voice.AlertView, channelName, keypadPrompt string, admin bool) templ.Component
+	CallFacts(c voice.CallView, channelName, alertTitle, alertState string) templ.Component
+	FailedSummary(firing []voice.AlertView) templ.Component
+	FailedSummaryID() string
+	DashboardCounters(inProgress, firing, acknowledged, rejected, limit int) templ.Component
+	StatsTable(rows []voice.Stat) templ.Component
+}
 
 // Reads is what the renderer and a resuming console read from the store:
 // once per committed batch (or per resume), never per subscriber.
@@ -134,6 +153,8 @@ const statsRecheck = 5500 * time.Millisecond
 // alerts and the stats table last sent. A resuming console's catch-up uses
 // a fresh one, so it reads both when its missed rows touch them.
 type renderState struct {
+	// v renders; it is not state, but goes wherever the state goes.
+	v           Views
 	failedKnown bool
 	failed      map[int64]bool
 	stats       string
@@ -170,7 +191,7 @@ func (st *renderState) statsFrag(ctx context.Context, reads Reads) (Frag, bool) 
 		return Frag{}, false
 	}
 	var b bytes.Buffer
-	_ = views.StatsTable(views.StatsProps{Rows: rows}).Render(ctx, &b)
+	_ = st.v.StatsTable(rows).Render(ctx, &b)
 	if b.String() == st.stats {
 		return Frag{}, false
 	}
@@ -226,8 +247,8 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 				continue
 			}
 			id := "call-row-" + strconv.FormatInt(v.ID, 10)
-			add("dashboard", Frag{Op: "row", Region: "dash-calls", ID: id, HTML: html(views.CallRow(v, true))})
-			add("calls", Frag{Op: "row", Region: "calls-list", ID: id, HTML: html(views.CallRow(v, false))})
+			add("dashboard", Frag{Op: "row", Region: "dash-calls", ID: id, HTML: html(st.v.CallRow(v, true))})
+			add("calls", Frag{Op: "row", Region: "calls-list", ID: id, HTML: html(st.v.CallRow(v, false))})
 			if _, ok := calls[v.ID]; !ok {
 				callOrder = append(callOrder, v.ID)
 			}
@@ -240,7 +261,7 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 				continue
 			}
 			add("call:"+strconv.FormatInt(*it.CallID, 10), Frag{Op: "row", Region: "call-timeline",
-				ID: "event-" + strconv.FormatInt(e.ID, 10), HTML: html(views.TimelineEntry(e, it.AlertID != nil))})
+				ID: "event-" + strconv.FormatInt(e.ID, 10), HTML: html(st.v.TimelineEntry(e, it.AlertID != nil))})
 		case voice.FeedAlertCreated, voice.FeedAlertUpdated:
 			markAlert(it.AlertID)
 			countsDirty = true
@@ -256,8 +277,8 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 				continue
 			}
 			id := "callback-row-" + strconv.FormatInt(cb.ID, 10)
-			add("dashboard", Frag{Op: "row", Region: "dash-callbacks", ID: id, HTML: html(views.CallbackRow(cb, true))})
-			add("callbacks", Frag{Op: "row", Region: "callbacks-list", ID: id, HTML: html(views.CallbackRow(cb, false))})
+			add("dashboard", Frag{Op: "row", Region: "dash-callbacks", ID: id, HTML: html(st.v.CallbackRow(cb, true))})
+			add("callbacks", Frag{Op: "row", Region: "callbacks-list", ID: id, HTML: html(st.v.CallbackRow(cb, false))})
 			if cb.Outcome == "rejected" {
 				countsDirty = true
 			}
@@ -285,30 +306,27 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 			roles = []int{roleViewer, roleAdmin}
 		}
 		if want(page) {
-			d := views.AlertProps{Alert: a, KeypadPrompt: store.ChannelDTMF(nil).Prompt()}
+			name, prompt := "", store.ChannelDTMF(nil).Prompt()
 			if a.ChannelID != nil {
 				if ch, err := reads.CachedChannel(ctx, *a.ChannelID); err == nil {
-					d.ChannelName, d.KeypadPrompt = ch.Name, store.ChannelDTMF(ch).Prompt()
+					name, prompt = ch.Name, store.ChannelDTMF(ch).Prompt()
 				}
 			}
 			for _, role := range roles {
-				d.Admin = role == roleAdmin
-				add(page, Frag{Op: "inner", Region: "alert-detail", HTML: html(views.AlertDetail(d)), role: role})
+				add(page, Frag{Op: "inner", Region: "alert-detail", HTML: html(st.v.AlertDetail(a, name, prompt, role == roleAdmin)), role: role})
 			}
 		}
 		if !want("dashboard") && !want("alerts") {
 			continue
 		}
 		for _, role := range roles {
-			l := views.AlertListProps{Admin: role == roleAdmin}
+			admin := role == roleAdmin
 			if a.State == "firing" || a.State == "acknowledged" {
-				l.Compact = true
-				add("dashboard", Frag{Op: "row", Region: "dash-alerts", ID: "alert-card-" + sid, HTML: html(views.AlertCard(a, l)), role: role})
-				l.Compact = false
+				add("dashboard", Frag{Op: "row", Region: "dash-alerts", ID: "alert-card-" + sid, HTML: html(st.v.AlertCard(a, admin)), role: role})
 			} else {
 				add("dashboard", Frag{Op: "remove", Region: "dash-alerts", ID: "alert-card-" + sid, role: role})
 			}
-			add("alerts", Frag{Op: "row", Region: "alerts-list", ID: "alert-row-" + sid, HTML: html(views.AlertRow(a, l)), role: role})
+			add("alerts", Frag{Op: "row", Region: "alerts-list", ID: "alert-row-" + sid, HTML: html(st.v.AlertRow(a, admin)), role: role})
 		}
 	}
 	// A call's facts show its alert's state.
@@ -329,9 +347,9 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		if p, err := reads.Alerts(ctx, store.ListFilter{Status: string(voice.AlertFiring), Limit: failedMax}); err == nil {
 			if as, err := reads.AlertViews(ctx, p.Items); err == nil {
 				st.setFailed(as)
-				h := html(views.FailedSummary(as))
-				add("dashboard", Frag{Op: "inner", Region: views.FailedSummaryID, HTML: h})
-				add("alerts", Frag{Op: "inner", Region: views.FailedSummaryID, HTML: h})
+				h, id := html(st.v.FailedSummary(as)), st.v.FailedSummaryID()
+				add("dashboard", Frag{Op: "inner", Region: id, HTML: h})
+				add("alerts", Frag{Op: "inner", Region: id, HTML: h})
 			}
 		}
 	}
@@ -340,16 +358,17 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		if !want(topic) {
 			continue
 		}
-		p := views.CallProps{Call: calls[id]}
-		if p.Call.AlertID != nil {
-			if a, err := reads.Alert(ctx, *p.Call.AlertID); err == nil {
-				p.AlertTitle, p.AlertState = a.Title, a.State
+		c := calls[id]
+		var channel, alertTitle, alertState string
+		if c.AlertID != nil {
+			if a, err := reads.Alert(ctx, *c.AlertID); err == nil {
+				alertTitle, alertState = a.Title, a.State
 			}
 		}
-		if ch, err := reads.CachedChannel(ctx, p.Call.ChannelID); err == nil {
-			p.ChannelName = ch.Name
+		if ch, err := reads.CachedChannel(ctx, c.ChannelID); err == nil {
+			channel = ch.Name
 		}
-		add(topic, Frag{Op: "inner", Region: "call-facts", HTML: html(views.CallFacts(p))})
+		add(topic, Frag{Op: "inner", Region: "call-facts", HTML: html(st.v.CallFacts(c, channel, alertTitle, alertState))})
 	}
 	if statsDirty && want("stats") {
 		if f, ok := st.statsFrag(ctx, reads); ok {
@@ -359,8 +378,8 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 	}
 	if countsDirty {
 		if c, err := reads.DashboardCounts(ctx, time.Now().Add(-time.Hour), countCap); err == nil {
-			n := views.DashboardCounts{Cap: c.Cap, InProgress: c.InProgress, Firing: c.Firing, Acknowledged: c.Acknowledged, Rejected: c.Rejected}
-			add("dashboard", Frag{Op: "inner", Region: "dash-counters", HTML: html(views.DashboardCounters(n))})
+			add("dashboard", Frag{Op: "inner", Region: "dash-counters",
+				HTML: html(st.v.DashboardCounters(c.InProgress, c.Firing, c.Acknowledged, c.Rejected, c.Cap))})
 			if len(alerts) > 0 {
 				out.attention = &attentionMsg{Type: "attention", Seq: out.seq, Firing: c.Firing, New: fresh}
 			}
@@ -408,6 +427,7 @@ func marshalPush(m pushMsg) ([]byte, error) {
 type renderer struct {
 	hub     *Hub
 	reads   Reads
+	v       Views
 	mu      sync.Mutex
 	pending []voice.FeedItem
 	reset   bool
@@ -418,13 +438,25 @@ type renderer struct {
 	st renderState
 }
 
-// StartRenderer starts rendering console fragments from reads; Close stops it.
-func (h *Hub) StartRenderer(reads Reads) {
-	r := &renderer{hub: h, reads: reads, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// StartRenderer starts rendering console fragments from reads with v;
+// Close stops it.
+func (h *Hub) StartRenderer(reads Reads, v Views) {
+	r := &renderer{hub: h, reads: reads, v: v, wake: make(chan struct{}, 1), done: make(chan struct{}), st: renderState{v: v}}
 	h.mu.Lock()
 	h.r = r
 	h.mu.Unlock()
 	go r.run()
+}
+
+// views returns what the renderer renders with (nil: no renderer, so no
+// consoles are served).
+func (h *Hub) views() Views {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.r == nil {
+		return nil
+	}
+	return h.r.v
 }
 
 // queue hands the renderer committed rows; reset makes it forget what it
@@ -471,7 +503,7 @@ func (r *renderer) run() {
 		r.pending, r.reset = nil, false
 		r.mu.Unlock()
 		if reset {
-			r.st = renderState{}
+			r.st = renderState{v: r.v}
 		}
 		if len(items) > 0 && r.hub.pushBatch(r.reads, items, &r.st) && recheck == nil {
 			recheck = time.After(statsRecheck)

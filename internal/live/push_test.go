@@ -11,6 +11,7 @@ import (
 
 	"callhook/internal/store"
 	"callhook/internal/voice"
+	"callhook/views"
 )
 
 // fakeReads counts the renderer's store reads.
@@ -145,7 +146,7 @@ func TestPushRendersOnceForEverySubscriber(t *testing.T) {
 	reads := &fakeReads{}
 	h := NewHub(16)
 	defer h.Close()
-	h.StartRenderer(reads)
+	h.StartRenderer(reads, views.Live{})
 	var subs []*Client
 	for range 50 {
 		subs = append(subs, h.SubscribeConsole("u", false, []string{"dashboard"}))
@@ -198,7 +199,7 @@ func TestPushRendersOnceForEverySubscriber(t *testing.T) {
 func TestPushTopicsAndOrder(t *testing.T) {
 	h := NewHub(64)
 	defer h.Close()
-	h.StartRenderer(&fakeReads{})
+	h.StartRenderer(&fakeReads{}, views.Live{})
 	call7 := h.SubscribeConsole("u", false, []string{"call:7"})
 	call8 := h.SubscribeConsole("u", false, []string{"call:8"})
 	for seq := int64(1); seq <= 5; seq++ {
@@ -248,7 +249,7 @@ func TestCatchUp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got [][]byte
-			seq, firing, ok := catchUp(context.Background(), reads, false, []string{"call:7"}, tt.after, func(b []byte) bool {
+			seq, firing, ok := catchUp(context.Background(), reads, views.Live{}, false, []string{"call:7"}, tt.after, func(b []byte) bool {
 				got = append(got, b)
 				return true
 			})
@@ -335,7 +336,7 @@ func TestPushAlertPage(t *testing.T) {
 			reads := &fakeReads{alert: &a}
 			h := NewHub(16)
 			defer h.Close()
-			h.StartRenderer(reads)
+			h.StartRenderer(reads, views.Live{})
 			viewer := h.SubscribeConsole("v", false, []string{"alert:3"})
 			admin := h.SubscribeConsole("a", true, []string{"alert:3"})
 			other := h.SubscribeConsole("v", false, []string{"alert:4"})
@@ -383,7 +384,7 @@ func TestPushFailedSummaryOnlyWhenItChanges(t *testing.T) {
 	reads := &fakeReads{alert: &a}
 	h := NewHub(16)
 	defer h.Close()
-	h.StartRenderer(reads)
+	h.StartRenderer(reads, views.Live{})
 	dash := h.SubscribeConsole("v", false, []string{"dashboard"})
 	drain := func() pushMsg {
 		m := pushOf(t, dash, "dashboard")
@@ -421,7 +422,7 @@ func TestPushStatsTable(t *testing.T) {
 	reads := &fakeReads{stats: []voice.Stat{{ChannelID: "oncall", Provider: "generic", Calls: 1}}}
 	h := NewHub(16)
 	defer h.Close()
-	h.StartRenderer(reads)
+	h.StartRenderer(reads, views.Live{})
 	stats := h.SubscribeConsole("v", false, []string{"stats"})
 	h.Publish([]voice.FeedItem{callItem(1, 7, "ringing")})
 	f := fragOf(t, pushOf(t, stats, "stats"), "stats-table")
@@ -431,7 +432,7 @@ func TestPushStatsTable(t *testing.T) {
 
 	// The store's cached totals catch up later: the recheck sends them,
 	// outside the feed's sequence; an unchanged table is not sent again.
-	st := &renderState{stats: f.HTML}
+	st := &renderState{v: views.Live{}, stats: f.HTML}
 	h.pushStats(reads, st)
 	none(t, stats)
 	reads.stats = []voice.Stat{{ChannelID: "oncall", Provider: "generic", Calls: 1, Answered: 1, AnsweredRate: 1}}
@@ -449,7 +450,7 @@ func TestPushFramesOnceForConsolesAlike(t *testing.T) {
 	a := voice.AlertView{Title: "Disk full", State: "firing", Calls: []voice.CallView{{ID: 9, Status: "busy"}}}
 	h := NewHub(16)
 	defer h.Close()
-	h.StartRenderer(&fakeReads{alert: &a})
+	h.StartRenderer(&fakeReads{alert: &a}, views.Live{})
 	var dash []*Client
 	for range 3 {
 		dash = append(dash, h.SubscribeConsole("v", false, []string{"dashboard"}))
