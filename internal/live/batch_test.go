@@ -48,6 +48,62 @@ type emptyFeed struct{}
 func (emptyFeed) FeedAfter(context.Context, int64, int) ([]voice.FeedItem, error) { return nil, nil }
 func (emptyFeed) LastSeq(context.Context) (int64, error)                          { return 0, nil }
 
+// sliceFeed serves rows from a slice.
+type sliceFeed []voice.FeedItem
+
+func (f sliceFeed) FeedAfter(_ context.Context, after int64, limit int) ([]voice.FeedItem, error) {
+	var out []voice.FeedItem
+	for _, it := range f {
+		if it.Seq > after && len(out) < limit {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+func (f sliceFeed) LastSeq(context.Context) (int64, error) { return f[len(f)-1].Seq, nil }
+
+// A stream client resuming far behind gets the rows it missed a page at a
+// time, in a write per page, not a write per row: after a burst of drops
+// every client resumes at once.
+func TestResumedRowsLeaveInFewWrites(t *testing.T) {
+	const rows = 1200
+	var cc *countConn
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := (&websocket.Upgrader{}).Upgrade(batchWriter{w, func(nc net.Conn) net.Conn {
+			cc = &countConn{Conn: nc}
+			return BatchConn(cc)
+		}}, r, nil)
+		if err != nil {
+			return
+		}
+		Serve(ctx, conn, NewHub(16), sliceFeed(items(1, rows)), "", 100)
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for want := int64(101); want <= rows; want++ {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("row %d: %v", want, err)
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil || m.Seq != want {
+			t.Fatalf("got %s, want seq %d", b, want)
+		}
+	}
+	// 1,100 rows are three pages of 500: three writes, and the handshake.
+	if n := cc.writes.Load(); n > 5 {
+		t.Errorf("resuming 1,100 rows took %d writes, want at most 5", n)
+	}
+}
+
 // A stream client behind by many rows gets them in a few writes, not one
 // write per row, and still every row once and in order.
 func TestQueuedRowsLeaveInFewWrites(t *testing.T) {

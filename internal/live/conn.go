@@ -49,17 +49,28 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 			return
 		}
 	} else {
+		// A resuming client's rows leave a page at a time in one write
+		// each, as queued rows do (batch.go): after a burst of drops every
+		// client resumes at once, and a write per row made that the
+		// server's heaviest moment.
+		b, _ := conn.NetConn().(*batchConn)
 		for {
 			items, err := feed.FeedAfter(ctx, last, 500)
 			if err != nil {
 				return
 			}
+			if b != nil {
+				b.hold()
+			}
 			for _, it := range items {
-				b, _ := json.Marshal(FromFeed(it))
-				if !write(b) {
+				m, _ := json.Marshal(FromFeed(it))
+				if !write(m) {
 					return
 				}
 				last = it.Seq
+			}
+			if b != nil && b.flush() != nil {
+				return
 			}
 			if len(items) < 500 {
 				break
