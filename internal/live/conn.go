@@ -86,6 +86,17 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 				if f.seq != 0 && f.seq <= last {
 					return nil // already sent during the backfill
 				}
+				if f.rows != nil {
+					// Rows framed once for every client, written as they
+					// are, but for those the backfill sent.
+					nc := conn.NetConn()
+					_ = nc.SetWriteDeadline(time.Now().Add(writeWait))
+					if _, err := nc.Write(f.after(last)); err != nil {
+						return err
+					}
+					last = f.seq
+					return nil
+				}
 				if err := writeFrame(conn, f); err != nil {
 					return err
 				}

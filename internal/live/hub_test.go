@@ -1,6 +1,7 @@
 package live
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"testing"
 
@@ -15,20 +16,56 @@ func items(from, n int64) []voice.FeedItem {
 	return out
 }
 
+// streamRows reads the WebSocket messages of a stream client's frame (a
+// published batch, framed once for every client) as a client would.
+func streamRows(t *testing.T, b []byte) []Message {
+	t.Helper()
+	var out []Message
+	for len(b) > 0 {
+		if b[0] != 0x81 || b[1]&0x80 != 0 {
+			t.Fatalf("not an unmasked final text frame: % x", b[:2])
+		}
+		n, h := int(b[1]), 2
+		switch n {
+		case 126:
+			n, h = int(binary.BigEndian.Uint16(b[2:])), 4
+		case 127:
+			n, h = int(binary.BigEndian.Uint64(b[2:])), 10
+		}
+		var m Message
+		if err := json.Unmarshal(b[h:h+n], &m); err != nil {
+			t.Fatalf("row %s: %v", b[h:h+n], err)
+		}
+		out = append(out, m)
+		b = b[h+n:]
+	}
+	return out
+}
+
 func TestPublishInOrderAndDropSlowClients(t *testing.T) {
 	h := NewHub(4)
 	fast := h.Subscribe("")
 	slow := h.Subscribe("bob")
 	h.Publish(items(1, 3))
-	for want := int64(1); want <= 3; want++ {
-		f := <-fast.send
-		var m Message
-		if err := json.Unmarshal(f.data, &m); err != nil || m.Seq != want || f.seq != want || string(m.Data) != `{"status":"ringing"}` {
-			t.Fatalf("frame %s (seq %d), want seq %d", f.data, f.seq, want)
+	f := <-fast.send
+	rows := streamRows(t, f.rows)
+	if len(rows) != 3 || f.seq != 3 {
+		t.Fatalf("one batch of 3 rows, last seq 3: got %d rows, seq %d", len(rows), f.seq)
+	}
+	for i, m := range rows {
+		if want := int64(i + 1); m.Seq != want || string(m.Data) != `{"status":"ringing"}` {
+			t.Fatalf("row %d: %+v, want seq %d", i, m, want)
 		}
 	}
-	// slow has not read: 3 queued, 2 more overflow its buffer of 4.
-	h.Publish(items(4, 2))
+	// A client that already has rows 1 and 2 gets the third only.
+	if rest := streamRows(t, f.after(2)); len(rest) != 1 || rest[0].Seq != 3 {
+		t.Fatalf("after seq 2: %+v", rest)
+	}
+	// slow has not read: 1 batch queued, 4 more overflow its buffer of 4.
+	for seq := int64(4); seq < 8; seq++ {
+		h.Publish(items(seq, 1))
+		<-fast.send
+	}
 	select {
 	case <-slow.Dropped():
 	default:
@@ -85,15 +122,13 @@ func TestPublishCountsStreamClients(t *testing.T) {
 	h.Publish(items(1, 1)) // nobody listens
 	c := h.Subscribe("")
 	h.Publish(items(2, 2))
-	for want := int64(2); want <= 3; want++ {
-		select {
-		case f := <-c.send:
-			if f.seq != want {
-				t.Fatalf("got seq %d, want %d", f.seq, want)
-			}
-		default:
-			t.Fatalf("row %d was not delivered to the stream client", want)
+	select {
+	case f := <-c.send:
+		if rows := streamRows(t, f.rows); len(rows) != 2 || rows[0].Seq != 2 || rows[1].Seq != 3 {
+			t.Fatalf("got %+v, want rows 2 and 3", rows)
 		}
+	default:
+		t.Fatal("the rows were not delivered to the stream client")
 	}
 }
 
