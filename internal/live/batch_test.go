@@ -48,6 +48,22 @@ type emptyFeed struct{}
 func (emptyFeed) FeedAfter(context.Context, int64, int) ([]voice.FeedItem, error) { return nil, nil }
 func (emptyFeed) LastSeq(context.Context) (int64, error)                          { return 0, nil }
 
+// readRows reads stream messages from..to, each once and in order.
+func readRows(t *testing.T, ws *websocket.Conn, from, to int64) {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for want := from; want <= to; want++ {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("row %d: %v", want, err)
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil || m.Seq != want {
+			t.Fatalf("got %s, want seq %d", b, want)
+		}
+	}
+}
+
 // sliceFeed serves rows from a slice.
 type sliceFeed []voice.FeedItem
 
@@ -87,17 +103,7 @@ func TestResumedRowsLeaveInFewWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for want := int64(101); want <= rows; want++ {
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("row %d: %v", want, err)
-		}
-		var m Message
-		if err := json.Unmarshal(b, &m); err != nil || m.Seq != want {
-			t.Fatalf("got %s, want seq %d", b, want)
-		}
-	}
+	readRows(t, ws, 101, rows)
 	// 1,100 rows are three pages of 500: three writes, and the handshake.
 	if n := cc.writes.Load(); n > 5 {
 		t.Errorf("resuming 1,100 rows took %d writes, want at most 5", n)
@@ -137,17 +143,7 @@ func TestQueuedRowsLeaveInFewWrites(t *testing.T) {
 	before := cc.writes.Load()
 	const rows = 200
 	hub.Publish(items(1, rows))
-	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for want := int64(1); want <= rows; want++ {
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("row %d: %v", want, err)
-		}
-		var m Message
-		if err := json.Unmarshal(b, &m); err != nil || m.Seq != want {
-			t.Fatalf("got %s, want seq %d", b, want)
-		}
-	}
+	readRows(t, ws, 1, rows)
 	if n := cc.writes.Load() - before; n > 10 {
 		t.Errorf("%d rows queued at once took %d writes, want at most 10", rows, n)
 	}
