@@ -110,6 +110,45 @@ func TestResumedRowsLeaveInFewWrites(t *testing.T) {
 	}
 }
 
+// A stream client that negotiated permessage-deflate reads the rows framed
+// once for everyone, which go uncompressed, and a compressed notification
+// among them.
+func TestCompressingStreamClientReadsBatchFrames(t *testing.T) {
+	hub := NewHub(64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := (&websocket.Upgrader{EnableCompression: true}).Upgrade(batchWriter{w, BatchConn}, r, nil)
+		if err != nil {
+			return
+		}
+		Serve(ctx, conn, hub, emptyFeed{}, "bob", -1)
+	}))
+	defer srv.Close()
+	ws, resp, err := (&websocket.Dialer{EnableCompression: true}).Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if !strings.Contains(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
+		t.Fatal("compression was not negotiated")
+	}
+	if _, hello, err := ws.ReadMessage(); err != nil || !strings.Contains(string(hello), `"hello"`) {
+		t.Fatalf("hello %s, %v", hello, err)
+	}
+	for hub.Clients() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	hub.Publish(items(1, 3))
+	hub.Notify("bob", map[string]string{"type": strings.Repeat("n", 300)})
+	hub.Publish(items(4, 2))
+	readRows(t, ws, 1, 3)
+	if _, b, err := ws.ReadMessage(); err != nil || !strings.Contains(string(b), strings.Repeat("n", 300)) {
+		t.Fatalf("notification %.80s, %v", b, err)
+	}
+	readRows(t, ws, 4, 5)
+}
+
 // A stream client behind by many rows gets them in a few writes, not one
 // write per row, and still every row once and in order.
 func TestQueuedRowsLeaveInFewWrites(t *testing.T) {
