@@ -91,7 +91,7 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 					// are, but for those the backfill sent.
 					nc := conn.NetConn()
 					_ = nc.SetWriteDeadline(time.Now().Add(writeWait))
-					if _, err := nc.Write(f.after(last)); err != nil {
+					if _, err := nc.Write(f.rows.after(last)); err != nil {
 						return err
 					}
 					last = f.seq

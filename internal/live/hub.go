@@ -42,17 +42,23 @@ func FromFeed(it voice.FeedItem) Message {
 // client it goes to (compressed once where the client negotiated it), so
 // a thousand clients cost one framing, not a thousand.
 //
-// A stream client's frame is a whole published batch instead: rows holds
-// each row's WebSocket message, already framed (rowFrames), and seqs and
-// offs each row's seq and where it starts, so a client that already has
-// the first rows (from its resume) skips them. seq is the last row's.
+// A stream client's frame is a whole published batch instead (rows), seq
+// being its last row's. Frames are small: each client's queue holds
+// hundreds of them from the start.
 type frame struct {
 	seq  int64
 	data []byte
 	pm   *websocket.PreparedMessage
-	rows []byte
-	seqs []int64
-	offs []int
+	rows *rowBatch
+}
+
+// rowBatch is each row of a batch as a WebSocket message, already framed
+// (rowFrames), with each row's seq and where it starts, so that a client
+// that already has the first rows (from its resume) skips them.
+type rowBatch struct {
+	bytes []byte
+	seqs  []int64
+	offs  []int
 }
 
 // rowFrames frames each row of a batch as its own unmasked text message,
@@ -61,35 +67,36 @@ type frame struct {
 // thousand stream clients. permessage-deflate allows uncompressed messages,
 // so they suit every client.
 func rowFrames(items []voice.FeedItem) frame {
-	f := frame{seqs: make([]int64, 0, len(items)), offs: make([]int, 0, len(items))}
+	r := &rowBatch{seqs: make([]int64, 0, len(items)), offs: make([]int, 0, len(items))}
+	f := frame{rows: r}
 	for _, it := range items {
 		b, err := json.Marshal(FromFeed(it))
 		if err != nil {
 			continue
 		}
-		f.seqs = append(f.seqs, it.Seq)
-		f.offs = append(f.offs, len(f.rows))
-		f.rows = append(f.rows, 0x80|websocket.TextMessage)
+		r.seqs = append(r.seqs, it.Seq)
+		r.offs = append(r.offs, len(r.bytes))
+		r.bytes = append(r.bytes, 0x80|websocket.TextMessage)
 		switch n := len(b); {
 		case n < 126:
-			f.rows = append(f.rows, byte(n))
+			r.bytes = append(r.bytes, byte(n))
 		case n <= 0xffff:
-			f.rows = append(f.rows, 126, byte(n>>8), byte(n))
+			r.bytes = append(r.bytes, 126, byte(n>>8), byte(n))
 		default:
-			f.rows = append(f.rows, 127)
-			f.rows = binary.BigEndian.AppendUint64(f.rows, uint64(n))
+			r.bytes = append(r.bytes, 127)
+			r.bytes = binary.BigEndian.AppendUint64(r.bytes, uint64(n))
 		}
-		f.rows = append(f.rows, b...)
+		r.bytes = append(r.bytes, b...)
 		f.seq = it.Seq
 	}
 	return f
 }
 
-// after returns the framed rows of f with seq > last (nil: none).
-func (f frame) after(last int64) []byte {
-	for i, s := range f.seqs {
+// after returns the framed rows with seq > last (nil: none).
+func (r *rowBatch) after(last int64) []byte {
+	for i, s := range r.seqs {
 		if s > last {
-			return f.rows[f.offs[i]:]
+			return r.bytes[r.offs[i]:]
 		}
 	}
 	return nil
@@ -212,7 +219,7 @@ func (h *Hub) Publish(items []voice.FeedItem) {
 		return
 	}
 	f := rowFrames(items)
-	if len(f.seqs) == 0 {
+	if len(f.rows.seqs) == 0 {
 		return
 	}
 	batch := []frame{f}

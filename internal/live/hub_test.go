@@ -48,7 +48,7 @@ func TestPublishInOrderAndDropSlowClients(t *testing.T) {
 	slow := h.Subscribe("bob")
 	h.Publish(items(1, 3))
 	f := <-fast.send
-	rows := streamRows(t, f.rows)
+	rows := streamRows(t, f.rows.bytes)
 	if len(rows) != 3 || f.seq != 3 {
 		t.Fatalf("one batch of 3 rows, last seq 3: got %d rows, seq %d", len(rows), f.seq)
 	}
@@ -58,7 +58,7 @@ func TestPublishInOrderAndDropSlowClients(t *testing.T) {
 		}
 	}
 	// A client that already has rows 1 and 2 gets the third only.
-	if rest := streamRows(t, f.after(2)); len(rest) != 1 || rest[0].Seq != 3 {
+	if rest := streamRows(t, f.rows.after(2)); len(rest) != 1 || rest[0].Seq != 3 {
 		t.Fatalf("after seq 2: %+v", rest)
 	}
 	// slow has not read: 1 batch queued, 4 more overflow its buffer of 4.
@@ -124,7 +124,7 @@ func TestPublishCountsStreamClients(t *testing.T) {
 	h.Publish(items(2, 2))
 	select {
 	case f := <-c.send:
-		if rows := streamRows(t, f.rows); len(rows) != 2 || rows[0].Seq != 2 || rows[1].Seq != 3 {
+		if rows := streamRows(t, f.rows.bytes); len(rows) != 2 || rows[0].Seq != 2 || rows[1].Seq != 3 {
 			t.Fatalf("got %+v, want rows 2 and 3", rows)
 		}
 	default:

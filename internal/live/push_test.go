@@ -188,7 +188,7 @@ func TestPushRendersOnceForEverySubscriber(t *testing.T) {
 		t.Errorf("store read %d counts and %d alerts for 50 subscribers, want 1 and 1", n, m)
 	}
 	// The API stream still gets the JSON rows, and no fragments.
-	if f := <-api.send; f.seq != 2 || len(streamRows(t, f.rows)) != 2 {
+	if f := <-api.send; f.seq != 2 || len(streamRows(t, f.rows.bytes)) != 2 {
 		t.Fatalf("api frame %+v, want the batch's 2 rows", f)
 	}
 	none(t, api)
