@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -392,31 +391,30 @@ func originalOutcome(ctx context.Context, db bun.IDB, j *ingestJob) error {
 	// whatever the planner knows of the tables (a join let PostgreSQL hash
 	// the whole calls table while its statistics were young): a duplicate
 	// used to cost 1 + 2 reads per event, as much CPU as a fresh callback.
-	rows, err := db.QueryContext(ctx, `SELECT e.action, e.applied, e.call_id,
-		(SELECT c.alert_id FROM calls c WHERE c.id = e.call_id)
-		FROM events e WHERE e.callback_id = ? ORDER BY e.id`, j.dupOf)
-	if err != nil {
+	var rows []struct {
+		Action  string `bun:"action"`
+		Applied bool   `bun:"applied"`
+		CallID  *int64 `bun:"call_id"`
+		AlertID *int64 `bun:"alert_id"`
+	}
+	if err := db.NewSelect().TableExpr("events AS e").ColumnExpr("e.action, e.applied, e.call_id").
+		ColumnExpr("(SELECT c.alert_id FROM calls AS c WHERE c.id = e.call_id) AS alert_id").
+		Where("e.callback_id = ?", j.dupOf).OrderExpr("e.id").Scan(ctx, &rows); err != nil {
 		return fmt.Errorf("store: original events: %w", err)
 	}
-	defer rows.Close()
-	var out []Applied
+	out := make([]Applied, len(rows))
 	alertID := int64(0)
-	for rows.Next() {
-		var (
-			action        string
-			applied       bool
-			callID, alert sql.NullInt64
-		)
-		if err := rows.Scan(&action, &applied, &callID, &alert); err != nil {
-			return fmt.Errorf("store: original events: %w", err)
+	for i, r := range rows {
+		out[i] = Applied{Action: voice.Action(r.Action), Changed: r.Applied, Matched: r.CallID != nil}
+		if r.CallID != nil {
+			out[i].CallID = *r.CallID
 		}
-		out = append(out, Applied{Action: voice.Action(action), Changed: applied, Matched: callID.Valid, CallID: callID.Int64, AlertID: alert.Int64})
-		if alertID == 0 {
-			alertID = alert.Int64
+		if r.AlertID != nil {
+			out[i].AlertID = *r.AlertID
+			if alertID == 0 {
+				alertID = *r.AlertID
+			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: original events: %w", err)
 	}
 	var alert *voice.AlertSnapshot
 	if alertID != 0 && j.res.Alert == nil && len(out) == len(j.in.Events) {
