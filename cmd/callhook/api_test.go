@@ -545,6 +545,61 @@ func TestCallsCSVStatsAndReplay(t *testing.T) {
 	}
 }
 
+// TestStreamEventNamesItsCallbackAndCall: every event on the stream names
+// the callback that brought it and the provider's call id, also when it
+// matched no call, so a reader can tell what an unmatched event was about.
+func TestStreamEventNamesItsCallbackAndCall(t *testing.T) {
+	a := startApp(t)
+	ch := a.channel(map[string]any{"name": "N"})
+	u := strings.Replace(a.URL(), "http://", "ws://", 1) + "/api/v1/stream"
+	conn, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Authorization": {"Bearer " + a.admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	type msg struct {
+		Type   string          `json:"type"`
+		CallID *int64          `json:"call_id"`
+		Data   json.RawMessage `json:"data"`
+	}
+	read := func() msg {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var m msg
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := read(); m.Type != "hello" {
+		t.Fatalf("first message %+v, want the hello", m)
+	}
+	if code, body := a.post(ch.CallbackURL, "application/json", []byte(`{"call_id":"nobody-1","event_type":"status","status":"ringing"}`), nil); code != 200 {
+		t.Fatalf("post: %d %s", code, body)
+	}
+	var ev struct {
+		CallbackID     int64  `json:"callback_id"`
+		ProviderCallID string `json:"provider_call_id"`
+	}
+	for m := read(); ; m = read() {
+		if m.Type != "event" {
+			continue
+		}
+		if m.CallID != nil {
+			t.Fatalf("an unmatched event names call %d", *m.CallID)
+		}
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	var cbs struct{ Items []callbackJSON }
+	a.do("GET", "/api/v1/callbacks?limit=1", a.admin, nil, &cbs)
+	if ev.ProviderCallID != "nobody-1" || len(cbs.Items) != 1 || ev.CallbackID != cbs.Items[0].ID {
+		t.Errorf("event names callback %d and call %q; want callback %+v and call nobody-1", ev.CallbackID, ev.ProviderCallID, cbs.Items)
+	}
+}
+
 // TestGracefulShutdownFinishesInFlight: a callback whose body is still
 // arriving when shutdown starts is committed and answered; new connections
 // are refused meanwhile; the database is closed afterwards.

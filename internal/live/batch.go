@@ -57,22 +57,30 @@ func (b *batchConn) flush() error {
 	return err
 }
 
-// drain writes f and the frames queued behind it (at most maxDrain) with
-// each, and sends them in one write when the connection is a BatchConn.
-func drain(conn *websocket.Conn, c *Client, f frame, each func(frame) error) error {
+// inOneWrite runs fn, whose writes to conn leave in one write when conn is
+// a BatchConn.
+func inOneWrite(conn *websocket.Conn, fn func() error) error {
 	b, _ := conn.NetConn().(*batchConn)
-	if b != nil {
-		b.hold()
+	if b == nil {
+		return fn()
 	}
-	// Only this goroutine receives from c.send: what len reports is there.
-	err := each(f)
-	for n := 1; err == nil && n < maxDrain && len(c.send) > 0; n++ {
-		err = each(<-c.send)
-	}
-	if b != nil {
-		if ferr := b.flush(); err == nil {
-			err = ferr
-		}
+	b.hold()
+	err := fn()
+	if ferr := b.flush(); err == nil {
+		err = ferr
 	}
 	return err
+}
+
+// drain writes f and the frames queued behind it (at most maxDrain) with
+// each, in one write (inOneWrite).
+func drain(conn *websocket.Conn, c *Client, f frame, each func(frame) error) error {
+	return inOneWrite(conn, func() error {
+		// Only this goroutine receives from c.send: what len reports is there.
+		err := each(f)
+		for n := 1; err == nil && n < maxDrain && len(c.send) > 0; n++ {
+			err = each(<-c.send)
+		}
+		return err
+	})
 }

@@ -33,9 +33,9 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 
 	closed := readUntilClosed(conn)
 
-	write := func(b []byte) bool {
+	write := func(b []byte) error {
 		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-		return conn.WriteMessage(websocket.TextMessage, b) == nil
+		return conn.WriteMessage(websocket.TextMessage, b)
 	}
 	last := after
 	if after < 0 {
@@ -45,7 +45,7 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 		}
 		last = seq
 		b, _ := json.Marshal(map[string]any{"type": "hello", "seq": seq})
-		if !write(b) {
+		if write(b) != nil {
 			return
 		}
 	} else {
@@ -53,23 +53,21 @@ func Serve(ctx context.Context, conn *websocket.Conn, hub *Hub, feed Feed, ident
 		// each, as queued rows do (batch.go): after a burst of drops every
 		// client resumes at once, and a write per row made that the
 		// server's heaviest moment.
-		b, _ := conn.NetConn().(*batchConn)
 		for {
 			items, err := feed.FeedAfter(ctx, last, 500)
 			if err != nil {
 				return
 			}
-			if b != nil {
-				b.hold()
-			}
-			for _, it := range items {
-				m, _ := json.Marshal(FromFeed(it))
-				if !write(m) {
-					return
+			if inOneWrite(conn, func() error {
+				for _, it := range items {
+					b, _ := json.Marshal(FromFeed(it))
+					if err := write(b); err != nil {
+						return err
+					}
+					last = it.Seq
 				}
-				last = it.Seq
-			}
-			if b != nil && b.flush() != nil {
+				return nil
+			}) != nil {
 				return
 			}
 			if len(items) < 500 {

@@ -145,7 +145,7 @@ func catchUp(ctx context.Context, reads Reads, v Views, admin bool, topics []str
 			want["call:*"] = true
 		}
 	}
-	out := renderBatch(ctx, reads, items, func(t string) bool { return want[t] }, &renderState{v: v})
+	out := renderBatch(ctx, reads, v, items, func(t string) bool { return want[t] }, &renderState{})
 	role := roleViewer
 	if admin {
 		role = roleAdmin

@@ -153,8 +153,6 @@ const statsRecheck = 5500 * time.Millisecond
 // alerts and the stats table last sent. A resuming console's catch-up uses
 // a fresh one, so it reads both when its missed rows touch them.
 type renderState struct {
-	// v renders; it is not state, but goes wherever the state goes.
-	v           Views
 	failedKnown bool
 	failed      map[int64]bool
 	stats       string
@@ -185,13 +183,13 @@ func (st *renderState) setFailed(firing []voice.AlertView) {
 
 // statsFrag renders the stats table; ok is false when it is what was last
 // sent, or unreadable.
-func (st *renderState) statsFrag(ctx context.Context, reads Reads) (Frag, bool) {
+func (st *renderState) statsFrag(ctx context.Context, reads Reads, v Views) (Frag, bool) {
 	rows, err := reads.Stats(ctx)
 	if err != nil {
 		return Frag{}, false
 	}
 	var b bytes.Buffer
-	_ = st.v.StatsTable(rows).Render(ctx, &b)
+	_ = v.StatsTable(rows).Render(ctx, &b)
 	if b.String() == st.stats {
 		return Frag{}, false
 	}
@@ -203,7 +201,7 @@ func (st *renderState) statsFrag(ctx context.Context, reads Reads) (Frag, bool) 
 // the single place fragments are made: the renderer goroutine calls it once
 // per batch for every topic any console shows, and a resuming console calls
 // it once for what it missed.
-func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want func(string) bool, st *renderState) rendered {
+func renderBatch(ctx context.Context, reads Reads, views Views, items []voice.FeedItem, want func(string) bool, st *renderState) rendered {
 	out := rendered{topics: map[string][]Frag{}}
 	index := map[string]int{} // topic + element id -> position, so a batch sends an element once, in its latest state
 	add := func(topic string, f Frag) {
@@ -247,8 +245,8 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 				continue
 			}
 			id := "call-row-" + strconv.FormatInt(v.ID, 10)
-			add("dashboard", Frag{Op: "row", Region: "dash-calls", ID: id, HTML: html(st.v.CallRow(v, true))})
-			add("calls", Frag{Op: "row", Region: "calls-list", ID: id, HTML: html(st.v.CallRow(v, false))})
+			add("dashboard", Frag{Op: "row", Region: "dash-calls", ID: id, HTML: html(views.CallRow(v, true))})
+			add("calls", Frag{Op: "row", Region: "calls-list", ID: id, HTML: html(views.CallRow(v, false))})
 			if _, ok := calls[v.ID]; !ok {
 				callOrder = append(callOrder, v.ID)
 			}
@@ -261,7 +259,7 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 				continue
 			}
 			add("call:"+strconv.FormatInt(*it.CallID, 10), Frag{Op: "row", Region: "call-timeline",
-				ID: "event-" + strconv.FormatInt(e.ID, 10), HTML: html(st.v.TimelineEntry(e, it.AlertID != nil))})
+				ID: "event-" + strconv.FormatInt(e.ID, 10), HTML: html(views.TimelineEntry(e, it.AlertID != nil))})
 		case voice.FeedAlertCreated, voice.FeedAlertUpdated:
 			markAlert(it.AlertID)
 			countsDirty = true
@@ -277,8 +275,8 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 				continue
 			}
 			id := "callback-row-" + strconv.FormatInt(cb.ID, 10)
-			add("dashboard", Frag{Op: "row", Region: "dash-callbacks", ID: id, HTML: html(st.v.CallbackRow(cb, true))})
-			add("callbacks", Frag{Op: "row", Region: "callbacks-list", ID: id, HTML: html(st.v.CallbackRow(cb, false))})
+			add("dashboard", Frag{Op: "row", Region: "dash-callbacks", ID: id, HTML: html(views.CallbackRow(cb, true))})
+			add("callbacks", Frag{Op: "row", Region: "callbacks-list", ID: id, HTML: html(views.CallbackRow(cb, false))})
 			if cb.Outcome == "rejected" {
 				countsDirty = true
 			}
@@ -313,7 +311,7 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 				}
 			}
 			for _, role := range roles {
-				add(page, Frag{Op: "inner", Region: "alert-detail", HTML: html(st.v.AlertDetail(a, name, prompt, role == roleAdmin)), role: role})
+				add(page, Frag{Op: "inner", Region: "alert-detail", HTML: html(views.AlertDetail(a, name, prompt, role == roleAdmin)), role: role})
 			}
 		}
 		if !want("dashboard") && !want("alerts") {
@@ -322,11 +320,11 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		for _, role := range roles {
 			admin := role == roleAdmin
 			if a.State == "firing" || a.State == "acknowledged" {
-				add("dashboard", Frag{Op: "row", Region: "dash-alerts", ID: "alert-card-" + sid, HTML: html(st.v.AlertCard(a, admin)), role: role})
+				add("dashboard", Frag{Op: "row", Region: "dash-alerts", ID: "alert-card-" + sid, HTML: html(views.AlertCard(a, admin)), role: role})
 			} else {
 				add("dashboard", Frag{Op: "remove", Region: "dash-alerts", ID: "alert-card-" + sid, role: role})
 			}
-			add("alerts", Frag{Op: "row", Region: "alerts-list", ID: "alert-row-" + sid, HTML: html(st.v.AlertRow(a, admin)), role: role})
+			add("alerts", Frag{Op: "row", Region: "alerts-list", ID: "alert-row-" + sid, HTML: html(views.AlertRow(a, admin)), role: role})
 		}
 	}
 	// A call's facts show its alert's state.
@@ -347,7 +345,7 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		if p, err := reads.Alerts(ctx, store.ListFilter{Status: string(voice.AlertFiring), Limit: failedMax}); err == nil {
 			if as, err := reads.AlertViews(ctx, p.Items); err == nil {
 				st.setFailed(as)
-				h, id := html(st.v.FailedSummary(as)), st.v.FailedSummaryID()
+				h, id := html(views.FailedSummary(as)), views.FailedSummaryID()
 				add("dashboard", Frag{Op: "inner", Region: id, HTML: h})
 				add("alerts", Frag{Op: "inner", Region: id, HTML: h})
 			}
@@ -368,10 +366,10 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 		if ch, err := reads.CachedChannel(ctx, c.ChannelID); err == nil {
 			channel = ch.Name
 		}
-		add(topic, Frag{Op: "inner", Region: "call-facts", HTML: html(st.v.CallFacts(c, channel, alertTitle, alertState))})
+		add(topic, Frag{Op: "inner", Region: "call-facts", HTML: html(views.CallFacts(c, channel, alertTitle, alertState))})
 	}
 	if statsDirty && want("stats") {
-		if f, ok := st.statsFrag(ctx, reads); ok {
+		if f, ok := st.statsFrag(ctx, reads, views); ok {
 			add("stats", f)
 		}
 		out.stats = true
@@ -379,7 +377,7 @@ func renderBatch(ctx context.Context, reads Reads, items []voice.FeedItem, want 
 	if countsDirty {
 		if c, err := reads.DashboardCounts(ctx, time.Now().Add(-time.Hour), countCap); err == nil {
 			add("dashboard", Frag{Op: "inner", Region: "dash-counters",
-				HTML: html(st.v.DashboardCounters(c.InProgress, c.Firing, c.Acknowledged, c.Rejected, c.Cap))})
+				HTML: html(views.DashboardCounters(c.InProgress, c.Firing, c.Acknowledged, c.Rejected, c.Cap))})
 			if len(alerts) > 0 {
 				out.attention = &attentionMsg{Type: "attention", Seq: out.seq, Firing: c.Firing, New: fresh}
 			}
@@ -441,7 +439,7 @@ type renderer struct {
 // StartRenderer starts rendering console fragments from reads with v;
 // Close stops it.
 func (h *Hub) StartRenderer(reads Reads, v Views) {
-	r := &renderer{hub: h, reads: reads, v: v, wake: make(chan struct{}, 1), done: make(chan struct{}), st: renderState{v: v}}
+	r := &renderer{hub: h, reads: reads, v: v, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	h.mu.Lock()
 	h.r = r
 	h.mu.Unlock()
@@ -483,7 +481,7 @@ func (r *renderer) run() {
 			return
 		case <-recheck:
 			recheck = nil
-			r.hub.pushStats(r.reads, &r.st)
+			r.hub.pushStats(r.reads, r.v, &r.st)
 			continue
 		case <-r.wake:
 		}
@@ -503,9 +501,9 @@ func (r *renderer) run() {
 		r.pending, r.reset = nil, false
 		r.mu.Unlock()
 		if reset {
-			r.st = renderState{v: r.v}
+			r.st = renderState{}
 		}
-		if len(items) > 0 && r.hub.pushBatch(r.reads, items, &r.st) && recheck == nil {
+		if len(items) > 0 && r.hub.pushBatch(r.reads, r.v, items, &r.st) && recheck == nil {
 			recheck = time.After(statsRecheck)
 		}
 	}
@@ -514,11 +512,11 @@ func (r *renderer) run() {
 // pushStats sends the stats table to the consoles showing it if it changed
 // since it was last sent. It is outside the feed's sequence (seq 0): a
 // console that resumes gets the table from its catch-up or reload.
-func (h *Hub) pushStats(reads Reads, st *renderState) {
+func (h *Hub) pushStats(reads Reads, v Views, st *renderState) {
 	if !h.wants("stats") {
 		return
 	}
-	f, ok := st.statsFrag(context.Background(), reads)
+	f, ok := st.statsFrag(context.Background(), reads, v)
 	if !ok {
 		return
 	}
@@ -550,7 +548,7 @@ func (h *Hub) wants(topic string) bool {
 // pushBatch renders items once for the topics the consoles show and sends
 // each console the messages of its topics. It reports whether the stats
 // table was due, so that the renderer looks at it again later.
-func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem, st *renderState) bool {
+func (h *Hub) pushBatch(reads Reads, v Views, items []voice.FeedItem, st *renderState) bool {
 	h.mu.RLock()
 	topics := map[string]bool{}
 	consoles := 0
@@ -569,7 +567,7 @@ func (h *Hub) pushBatch(reads Reads, items []voice.FeedItem, st *renderState) bo
 	if consoles == 0 {
 		return false
 	}
-	out := renderBatch(context.Background(), reads, items, func(t string) bool { return topics[t] }, st)
+	out := renderBatch(context.Background(), reads, v, items, func(t string) bool { return topics[t] }, st)
 	type key struct {
 		topic string
 		role  int

@@ -430,11 +430,11 @@ func TestPushStatsTable(t *testing.T) {
 
 	// The store's cached totals catch up later: the recheck sends them,
 	// outside the feed's sequence; an unchanged table is not sent again.
-	st := &renderState{v: views.Live{}, stats: f.HTML}
-	h.pushStats(reads, st)
+	st := &renderState{stats: f.HTML}
+	h.pushStats(reads, views.Live{}, st)
 	none(t, stats)
 	reads.stats = []voice.Stat{{ChannelID: "oncall", Provider: "generic", Calls: 1, Answered: 1, AnsweredRate: 1}}
-	h.pushStats(reads, st)
+	h.pushStats(reads, views.Live{}, st)
 	m := pushOf(t, stats, "stats")
 	if f := fragOf(t, m, "stats-table"); m.Seq != 0 || !strings.Contains(f.HTML, "stat-oncall-generic-1-1") {
 		t.Fatalf("recheck seq %d %+v", m.Seq, f)

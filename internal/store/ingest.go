@@ -402,39 +402,31 @@ func originalOutcome(ctx context.Context, db bun.IDB, j *ingestJob) error {
 		Where("e.callback_id = ?", j.dupOf).OrderExpr("e.id").Scan(ctx, &rows); err != nil {
 		return fmt.Errorf("store: original events: %w", err)
 	}
-	out := make([]Applied, len(rows))
-	alertID := int64(0)
-	for i, r := range rows {
-		out[i] = Applied{Action: voice.Action(r.Action), Changed: r.Applied, Matched: r.CallID != nil}
-		if r.CallID != nil {
-			out[i].CallID = *r.CallID
-		}
-		if r.AlertID != nil {
-			out[i].AlertID = *r.AlertID
-			if alertID == 0 {
-				alertID = *r.AlertID
-			}
-		}
-	}
-	var alert *voice.AlertSnapshot
-	if alertID != 0 && j.res.Alert == nil && len(out) == len(j.in.Events) {
-		if al, err := GetAlert(ctx, db, alertID); err == nil {
-			alert = &voice.AlertSnapshot{ID: al.ID, Title: al.Title, Message: al.Message, State: voice.AlertState(al.State)}
-		}
-	}
-	if len(out) != len(j.in.Events) {
+	if len(rows) != len(j.in.Events) {
 		// Same provider key, different content: report the events as received, unapplied.
 		for _, e := range j.in.Events {
 			j.res.Applied = append(j.res.Applied, Applied{Event: e})
 		}
 		return nil
 	}
-	for i := range out {
-		out[i].Event = j.in.Events[i]
+	alertID := int64(0)
+	for i, r := range rows {
+		a := Applied{Event: j.in.Events[i], Action: voice.Action(r.Action), Changed: r.Applied, Matched: r.CallID != nil}
+		if r.CallID != nil {
+			a.CallID = *r.CallID
+		}
+		if r.AlertID != nil {
+			a.AlertID = *r.AlertID
+			if alertID == 0 {
+				alertID = a.AlertID
+			}
+		}
+		j.res.Applied = append(j.res.Applied, a)
 	}
-	j.res.Applied = append(j.res.Applied, out...)
-	if j.res.Alert == nil {
-		j.res.Alert = alert
+	if alertID != 0 && j.res.Alert == nil {
+		if al, err := GetAlert(ctx, db, alertID); err == nil {
+			j.res.Alert = &voice.AlertSnapshot{ID: al.ID, Title: al.Title, Message: al.Message, State: voice.AlertState(al.State)}
+		}
 	}
 	return nil
 }

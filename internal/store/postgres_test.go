@@ -20,14 +20,7 @@ func openTwo(t *testing.T) (*Store, *Store, *Channel, [2]*feedLog) {
 	var sts [2]*Store
 	var logs [2]*feedLog
 	for i := range sts {
-		st, err := Open(dsn, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if _, err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		st := openDSN(t, dsn)
 		logs[i] = &feedLog{}
 		if err := st.SetOnCommit(logs[i].add); err != nil {
 			t.Fatal(err)

@@ -577,9 +577,10 @@ func (s *Store) publisher() {
 	}
 }
 
-// safely runs fn on the writer goroutine; a panic in it becomes an error
-// that fails fn's transaction instead of ending the writer and every caller
-// waiting on it.
+// safely runs fn, one step of the store's own goroutines (the writer, the
+// publisher, the checkpointer); a panic in it becomes an error (on the
+// writer: failing fn's transaction) instead of ending the goroutine and
+// every caller waiting on it.
 func safely(what string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

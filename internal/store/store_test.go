@@ -16,7 +16,13 @@ import (
 
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	st, err := Open(testDSN(t, "s.db"), Options{})
+	return openDSN(t, testDSN(t, "s.db"))
+}
+
+// openDSN opens and migrates the store at dsn, closed when the test ends.
+func openDSN(t *testing.T, dsn string) *Store {
+	t.Helper()
+	st, err := Open(dsn, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,14 +320,7 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := Open(dsn, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st := openDSN(t, dsn)
 	size := func() int64 {
 		fi, err := os.Stat(path)
 		if err != nil {
