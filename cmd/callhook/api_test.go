@@ -389,29 +389,9 @@ func TestStreamResumesWithoutGaps(t *testing.T) {
 	a := startApp(t)
 	ch := a.channel(map[string]any{"name": "S"})
 	a.registerCall(ch.ID, "ws-1", nil)
-	dial := func(after string) *websocket.Conn {
-		u := strings.Replace(a.URL(), "http://", "ws://", 1) + "/api/v1/stream" + after
-		conn, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Authorization": {"Bearer " + a.admin}})
-		if err != nil {
-			t.Fatalf("dial %s: %v (%v)", u, err, resp)
-		}
-		return conn
-	}
-	type msg struct {
-		Seq    int64           `json:"seq"`
-		Type   string          `json:"type"`
-		CallID *int64          `json:"call_id"`
-		Data   json.RawMessage `json:"data"`
-	}
-	read := func(c *websocket.Conn) msg {
-		t.Helper()
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var m msg
-		if err := c.ReadJSON(&m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	dial := func(after string) *websocket.Conn { return dialStream(t, a.URL(), a.admin, after) }
+	type msg = streamMsg
+	read := func(c *websocket.Conn) msg { t.Helper(); return readStream(t, c) }
 	conn := dial("")
 	hello := read(conn)
 	if hello.Type != "hello" || hello.Seq == 0 {
@@ -545,32 +525,34 @@ func TestCallsCSVStatsAndReplay(t *testing.T) {
 	}
 }
 
+// streamMsg is one message of /api/v1/stream.
+type streamMsg struct {
+	Seq    int64           `json:"seq"`
+	Type   string          `json:"type"`
+	CallID *int64          `json:"call_id"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// readStream reads the next stream message, failing after 5 s.
+func readStream(t *testing.T, c *websocket.Conn) streamMsg {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var m streamMsg
+	if err := c.ReadJSON(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // TestStreamEventNamesItsCallbackAndCall: every event on the stream names
 // the callback that brought it and the provider's call id, also when it
 // matched no call, so a reader can tell what an unmatched event was about.
 func TestStreamEventNamesItsCallbackAndCall(t *testing.T) {
 	a := startApp(t)
 	ch := a.channel(map[string]any{"name": "N"})
-	u := strings.Replace(a.URL(), "http://", "ws://", 1) + "/api/v1/stream"
-	conn, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Authorization": {"Bearer " + a.admin}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialStream(t, a.URL(), a.admin, "")
 	defer conn.Close()
-	type msg struct {
-		Type   string          `json:"type"`
-		CallID *int64          `json:"call_id"`
-		Data   json.RawMessage `json:"data"`
-	}
-	read := func() msg {
-		t.Helper()
-		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var m msg
-		if err := conn.ReadJSON(&m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	read := func() streamMsg { t.Helper(); return readStream(t, conn) }
 	if m := read(); m.Type != "hello" {
 		t.Fatalf("first message %+v, want the hello", m)
 	}
