@@ -348,8 +348,8 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (result Result) {
 }
 
 func outcomeOf(res store.IngestResult, delivered bool, ch *store.Channel) provider.Outcome {
-	dtmf := store.ChannelDTMF(ch)
-	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: dtmf.Prompt(), MaxDigits: dtmf.MaxDigits()}
+	k := store.ChannelKeypad(ch)
+	out := provider.Outcome{Duplicate: res.Duplicate, Delivered: delivered, Prompt: k.Prompt, MaxDigits: k.MaxDigits}
 	for _, a := range res.Applied {
 		out.Events = append(out.Events, provider.Applied{Event: a.Event, Action: a.Action, Changed: a.Changed, Matched: a.Matched})
 	}

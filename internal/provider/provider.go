@@ -74,11 +74,21 @@ type Request struct {
 	params    url.Values
 	paramsErr error
 	parsed    bool
+	// mediaType memoises MediaType, which the signature check, the parser
+	// and the reply each ask for.
+	mediaType *string
 }
 
 // MediaType returns the request's media type without parameters, lower-case.
 func (r *Request) MediaType() string {
-	ct := r.Header.Get("Content-Type")
+	if r.mediaType == nil {
+		mt := mediaType(r.Header.Get("Content-Type"))
+		r.mediaType = &mt
+	}
+	return *r.mediaType
+}
+
+func mediaType(ct string) string {
 	if ct == "" {
 		return ""
 	}

@@ -74,6 +74,8 @@ func (s *Store) CachedChannel(ctx context.Context, id string) (*Channel, error) 
 	if err != nil {
 		return nil, err
 	}
+	k := ChannelKeypad(ch)
+	ch.keypad = &k
 	s.cache.putChannel(id, ch)
 	return ch, nil
 }

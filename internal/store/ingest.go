@@ -451,8 +451,28 @@ func (tx *Tx) newestFiring(ctx context.Context, st *ingestState, channelID strin
 	return id, nil
 }
 
+// Keypad is a channel's DTMF mapping and what callers are told of it.
+type Keypad struct {
+	Map       voice.DTMFMap
+	Prompt    string
+	MaxDigits int
+}
+
+// ChannelKeypad returns the channel's keypad: worked out once for a
+// channel from the read cache, which must not be changed.
+func ChannelKeypad(ch *Channel) Keypad {
+	if ch != nil && ch.keypad != nil {
+		return *ch.keypad
+	}
+	m := ChannelDTMF(ch)
+	return Keypad{Map: m, Prompt: m.Prompt(), MaxDigits: m.MaxDigits()}
+}
+
 // ChannelDTMF returns the channel's DTMF mapping, the default if it has none.
 func ChannelDTMF(ch *Channel) voice.DTMFMap {
+	if ch != nil && ch.keypad != nil {
+		return ch.keypad.Map
+	}
 	if ch == nil || len(ch.DTMFMap) == 0 {
 		return voice.DefaultDTMFMap()
 	}

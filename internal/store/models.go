@@ -39,6 +39,10 @@ type Channel struct {
 	InboundAllow []string  `bun:"inbound_allow,type:text"`
 	CreatedAt    time.Time `bun:"created_at"`
 	UpdatedAt    time.Time `bun:"updated_at"`
+
+	// keypad is worked out once, when the channel enters the read cache
+	// (CachedChannel), since every callback's reply and decision need it.
+	keypad *Keypad `bun:"-"`
 }
 
 // ProviderSetting is the global provider (one row).

@@ -85,6 +85,15 @@ func (f Fixture) Request(now time.Time) *provider.Request {
 	return &provider.Request{Method: method, URL: f.URL, Header: h, Body: append([]byte(nil), f.Body...), Now: now}
 }
 
+// Tampered returns a new request like r with the body byte at i flipped: a
+// request is parsed once (provider.Request.Params), so a changed body is a
+// request of its own.
+func Tampered(r *provider.Request, i int) *provider.Request {
+	body := append([]byte(nil), r.Body...)
+	body[i] ^= 0x01
+	return &provider.Request{Method: r.Method, URL: r.URL, Header: r.Header, Body: body, Now: r.Now}
+}
+
 // CheckEvent compares the core normalized fields of e with want. The free-text
 // message is left to the provider's own tests.
 func CheckEvent(t testing.TB, name string, e voice.Event, want Expected) {

@@ -264,6 +264,11 @@ func RawValues(v url.Values, keys ...string) map[string]string {
 // ParseTimestamp reads Twilio's RFC 2822 Timestamp ("Tue, 14 Jan 2025
 // 10:15:02 +0000"), also without the weekday or with a zone name, and RFC 3339.
 func ParseTimestamp(s string) (time.Time, bool) {
+	// The form Twilio sends, first: mail.ParseDate reads it too, at several
+	// times the cost (a tenth of parsing a status callback).
+	if t, err := time.Parse(time.RFC1123Z, s); err == nil {
+		return t.UTC(), true
+	}
 	if t, err := mail.ParseDate(s); err == nil {
 		return t.UTC(), true
 	}

@@ -145,9 +145,10 @@ func (v Validator) Validate(authToken, signature string, r *provider.Request) er
 	if r.Method != http.MethodGet && len(r.Body) > 0 {
 		switch mt := r.MediaType(); mt {
 		case "", "application/x-www-form-urlencoded":
-			p, err := url.ParseQuery(string(r.Body))
+			// The form the parser reads too, parsed once (Request.Params).
+			p, err := r.Params()
 			if err != nil {
-				return provider.Errorf(provider.ErrBadSignature, "form body cannot be parsed: %v", err)
+				return provider.Errorf(provider.ErrBadSignature, "%v", err)
 			}
 			params = p
 		default:

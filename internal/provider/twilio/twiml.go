@@ -88,7 +88,13 @@ func TwiMLReply(doc Response) provider.Reply {
 // <Response/>. Twilio ignores the body of status callbacks, and the same
 // reply is a valid document should the URL also be used as a voice URL,
 // where an empty 204 would be a document parse error.
-func EmptyTwiML() provider.Reply { return TwiMLReply(Response{}) }
+func EmptyTwiML() provider.Reply {
+	return provider.Reply{Status: http.StatusOK, ContentType: "text/xml; charset=utf-8", Body: emptyTwiML}
+}
+
+// emptyTwiML is rendered once: it is the answer to nearly every callback.
+// A Reply's body is only read.
+var emptyTwiML = TwiMLReply(Response{}).Body
 
 // RenderReply is the reply for a Twilio-format callback: Call Notification →
 // JSON, 200 when delivered to a console binding else 404; <Gather> action →
