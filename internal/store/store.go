@@ -106,7 +106,7 @@ func Open(dsn string, opt Options) (*Store, error) {
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	// The writer checkpoints only as a backstop (walBackstopPages); the
 	// checkpointer goroutine does it on a connection of its own.
-	wsql, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"+
+	wsql, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate&_pragma=temp_store(MEMORY)"+
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walBackstopPages))
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
