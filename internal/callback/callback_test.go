@@ -715,8 +715,10 @@ func TestPruneFeedKeepsNewest(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("pruned %d: %v", n, err)
 	}
+	// Each callback committed alone is one feed row of two items (its
+	// event and itself); the row holding the third newest item stays whole.
 	items, _ := e.st.FeedAfter(ctx, 0, 100)
-	if len(items) != 3 || items[len(items)-1].Seq != last {
-		t.Errorf("kept %d rows ending at %d, want 3 ending at %d", len(items), items[len(items)-1].Seq, last)
+	if len(items) < 3 || len(items) > 4 || items[len(items)-1].Seq != last {
+		t.Errorf("kept %d items ending at %d, want 3 or 4 ending at %d", len(items), items[len(items)-1].Seq, last)
 	}
 }

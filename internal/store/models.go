@@ -9,19 +9,6 @@ import (
 	"callhook/internal/voice"
 )
 
-// feedRow is the bun row of a voice.FeedItem.
-type feedRow struct {
-	bun.BaseModel `bun:"table:feed"`
-
-	Seq       int64     `bun:"seq,pk,autoincrement"`
-	Type      string    `bun:"type"`
-	CallID    *int64    `bun:"call_id"`
-	AlertID   *int64    `bun:"alert_id"`
-	ChannelID *string   `bun:"channel_id"`
-	Data      string    `bun:"data"`
-	CreatedAt time.Time `bun:"created_at"`
-}
-
 // Channel is a named callback endpoint.
 type Channel struct {
 	bun.BaseModel `bun:"table:channels"`

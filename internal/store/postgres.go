@@ -302,9 +302,10 @@ func (postgresDialect) saveCall(ctx context.Context, tx *Tx, c *Call) error {
 	return nil
 }
 
-// insertFeed takes the feed lock, inserts the rows and queues their NOTIFY.
-// The lock is held until the commit, so the next process's rows get larger
-// sequence numbers and commit after these: sequence order is commit order.
+// insertFeed takes the feed lock, numbers the items after the newest,
+// inserts their row and queues their NOTIFY. The lock is held until the
+// commit, so the next process's items get larger numbers and commit after
+// these: number order is commit order.
 func (postgresDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.FeedItem) error {
 	if len(feed) == 0 {
 		return nil
@@ -312,11 +313,13 @@ func (postgresDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.Feed
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, 0)", lockFeed); err != nil {
 		return fmt.Errorf("store: lock feed: %w", err)
 	}
-	if err := pgInsert(ctx, tx, "feed", feedColumns, "seq", len(feed), func(i int) []any {
-		it := &feed[i]
-		return []any{it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, it.CreatedAt.UTC()}
-	}, func(i int, seq int64) { feed[i].Seq = seq }); err != nil {
+	last, err := lastSeq(ctx, tx)
+	if err != nil {
 		return err
+	}
+	r := numberFeed(feed, last)
+	if _, err := tx.NewInsert().Model(&r).Exec(ctx); err != nil {
+		return fmt.Errorf("store: insert into feed: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", feedChannel, notifyPayload(feed)); err != nil {
 		return fmt.Errorf("store: notify feed: %w", err)

@@ -82,8 +82,9 @@ func (s *Store) deleteRejected(ctx context.Context, upTo int64, before time.Time
 	}
 }
 
-// PruneFeed deletes the live feed's rows older than its newest keep rows,
-// pruneBatch rows per write. It returns how many rows it deleted.
+// PruneFeed deletes the live feed's rows whose items are all older than its
+// newest keep items, pruneBatch rows per write. It returns how many rows it
+// deleted. A row holding items on both sides of the line is kept whole.
 func (s *Store) PruneFeed(ctx context.Context, keep int64) (int64, error) {
 	last, err := s.LastSeq(ctx)
 	if err != nil || last <= keep {
@@ -93,7 +94,8 @@ func (s *Store) PruneFeed(ctx context.Context, keep int64) (int64, error) {
 	for {
 		var n int64
 		err := s.Write(ctx, func(ctx context.Context, tx *Tx) error {
-			sub := tx.NewSelect().Model((*feedRow)(nil)).Column("seq").Where("seq <= ?", last-keep).OrderExpr("seq").Limit(pruneBatch)
+			sub := tx.NewSelect().Model((*feedRow)(nil)).Column("seq").Where("seq <= ? AND last <= ?", last-keep, last-keep).
+				OrderExpr("seq").Limit(pruneBatch)
 			r, err := tx.NewDelete().Model((*feedRow)(nil)).Where("seq IN (?)", sub).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("store: prune feed: %w", err)

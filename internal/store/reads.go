@@ -250,29 +250,6 @@ func (s *Store) CallbackEvents(ctx context.Context, id int64) ([]Event, error) {
 	return evs, nil
 }
 
-// FeedAfter returns up to limit feed rows with seq > after, oldest first.
-func (s *Store) FeedAfter(ctx context.Context, after int64, limit int) ([]voice.FeedItem, error) {
-	var rows []feedRow
-	if err := s.db.NewSelect().Model(&rows).Where("seq > ?", after).Order("seq").Limit(int64(limit)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("store: feed: %w", err)
-	}
-	out := make([]voice.FeedItem, len(rows))
-	for i, r := range rows {
-		out[i] = voice.FeedItem{Seq: r.Seq, Type: r.Type, CallID: r.CallID, AlertID: r.AlertID, ChannelID: r.ChannelID,
-			Data: r.Data, CreatedAt: r.CreatedAt}
-	}
-	return out, nil
-}
-
-// LastSeq returns the newest feed sequence number (0 if none).
-func (s *Store) LastSeq(ctx context.Context) (int64, error) {
-	var seq int64
-	if err := s.db.NewSelect().Model((*feedRow)(nil)).ColumnExpr("COALESCE(MAX(seq), 0)").Scan(ctx, &seq); err != nil {
-		return 0, fmt.Errorf("store: last seq: %w", err)
-	}
-	return seq, nil
-}
-
 // statsTTL bounds how often the statistics are recomputed: they scan every
 // call, and the stats page refreshes live on each event.
 const statsTTL = 5 * time.Second

@@ -32,14 +32,14 @@ const callbackColumns = "channel_id, provider, method, path, query, content_type
 const newCallColumns = "channel_id, alert_id, provider, provider_call_id, direction, from_number, to_number, " +
 	"message, status, duration_s, mos, poll_attempts, next_poll_at, created_at, updated_at"
 
-const feedColumns = "type, call_id, alert_id, channel_id, data, created_at"
-
 const eventColumns = "callback_id, call_id, channel_id, provider, provider_call_id, event_type, status, digit, action, " +
 	"applied, native, message, seq, occurred_at, received_at, raw"
 
 var hotSQL = map[string]string{
 	"findCall":   "SELECT " + callColumns + " FROM calls WHERE channel_id = ? AND provider = ? AND provider_call_id = ? LIMIT 1",
 	"updateCall": "UPDATE calls SET status = ?, duration_s = ?, mos = ?, from_number = ?, to_number = ?, next_poll_at = ?, updated_at = ? WHERE id = ?",
+	"feedLast":   "SELECT last FROM feed ORDER BY seq DESC LIMIT 1",
+	"feedInsert": "INSERT INTO feed (seq, last, items, created_at) VALUES (?, ?, ?, ?)",
 }
 
 // multiRowLimit bounds the keys of one lookup (SQLite allows 32,766 bound
@@ -60,7 +60,6 @@ func prepareHot(ctx context.Context, db *bun.DB) (*hotStmts, error) {
 	for n := 1; n <= maxRowsPerInsert; n *= 2 {
 		queries[fmt.Sprintf("callbacks/%d", n)] = multiRowSQL("callbacks", callbackColumns, n)
 		queries[fmt.Sprintf("events/%d", n)] = multiRowSQL("events", eventColumns, n)
-		queries[fmt.Sprintf("feed/%d", n)] = multiRowSQL("feed", feedColumns, n)
 		queries[fmt.Sprintf("newCalls/%d", n)] = multiRowSQL("calls", newCallColumns, n)
 		queries[fmt.Sprintf("updateCalls/%d", n)] = "UPDATE calls SET status = v.column2, duration_s = v.column3, mos = v.column4, " +
 			"from_number = v.column5, to_number = v.column6, next_poll_at = v.column7, updated_at = v.column8 FROM (VALUES " +
@@ -252,14 +251,21 @@ func (sqliteDialect) saveCall(ctx context.Context, tx *Tx, c *Call) error {
 	return nil
 }
 
-// insertFeed inserts the feed rows of a batch and sets their sequence
-// numbers (AUTOINCREMENT: consecutive within one insert, as only the writer
-// inserts).
-func (d sqliteDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.FeedItem) error {
-	return d.insertMany(ctx, tx, "feed", len(feed), func(i int) []any {
-		it := &feed[i]
-		return []any{it.Type, optInt(it.CallID), optInt(it.AlertID), optString(it.ChannelID), it.Data, timeText(it.CreatedAt)}
-	}, func(i int, seq int64) { feed[i].Seq = seq })
+// insertFeed numbers a batch's feed items after the newest and inserts
+// them as one row (feed.go).
+func (sqliteDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.FeedItem) error {
+	if len(feed) == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.hot.stmt("feedLast").QueryRowContext(ctx).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: feed: %w", err)
+	}
+	r := numberFeed(feed, last)
+	if _, err := tx.hot.stmt("feedInsert").ExecContext(ctx, r.Seq, r.Last, r.Items, timeText(r.CreatedAt)); err != nil {
+		return fmt.Errorf("store: insert into feed: %w", err)
+	}
+	return nil
 }
 
 // lookupChunks splits n keys into chunks whose sizes are powers of two up
