@@ -43,6 +43,9 @@ type dialect interface {
 	// publishesOnCommit reports whether the writer hands committed feed rows
 	// to OnCommit itself; otherwise a listener does (postgres_notify.go).
 	publishesOnCommit() bool
+	// soleWriter reports whether the writer is the database's only writer,
+	// so what it committed may be remembered (callCache).
+	soleWriter() bool
 }
 
 // sqliteDialect is SQLite's write path (sqlite.go).
@@ -59,6 +62,8 @@ func (sqliteDialect) lockAlert(context.Context, *Tx, int64) error { return nil }
 func (sqliteDialect) retryable(error) bool { return false }
 
 func (sqliteDialect) publishesOnCommit() bool { return true }
+
+func (sqliteDialect) soleWriter() bool { return true }
 
 func (sqliteDialect) dueForPoll(ctx context.Context, s *Store, now time.Time, limit int) ([]Call, error) {
 	var out []Call

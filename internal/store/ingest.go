@@ -158,6 +158,7 @@ func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
 			}
 		}
 	}
+	tx.calls.fill(st, want)
 	if err := tx.loadCalls(ctx, st, want); err != nil {
 		return err
 	}
@@ -180,6 +181,9 @@ func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
 		if o := j.dupJob; o != nil {
 			j.res.Applied, j.res.Alert = o.res.Applied, o.res.Alert
 		}
+	}
+	for _, row := range st.rows {
+		tx.touched = append(tx.touched, row)
 	}
 	return nil
 }

@@ -86,6 +86,8 @@ func (postgresDialect) prepare(context.Context, *Store) (*hotStmts, error) {
 
 func (postgresDialect) publishesOnCommit() bool { return false }
 
+func (postgresDialect) soleWriter() bool { return false }
+
 // isPGCode reports whether err is a PostgreSQL error with one of codes.
 func isPGCode(err error, codes ...string) bool {
 	var pe pgdriver.Error

@@ -74,6 +74,9 @@ type Store struct {
 	// hot are the writer's prepared statements (writer goroutine only).
 	hot   *hotStmts
 	cache readCache
+	// calls are the calls in progress as last committed (writer goroutine
+	// only; nil where other processes write too).
+	calls *callCache
 
 	statsMu sync.Mutex
 	stats   []voice.Stat
@@ -188,6 +191,9 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 		done:       make(chan struct{}),
 		pub:        make(chan []voice.FeedItem, 256),
 		pubDone:    make(chan struct{}),
+	}
+	if d.soleWriter() {
+		s.calls = newCallCache()
 	}
 	go s.publisher()
 	maxBatch := opt.MaxBatch
@@ -330,6 +336,11 @@ type Tx struct {
 	feed []voice.FeedItem
 	hot  *txHot
 	d    dialect
+	// calls is the writer's cache of calls in progress (callCache), nil
+	// when it may not be used; touched are the call rows the transaction
+	// read or wrote, remembered there once it commits.
+	calls   *callCache
+	touched []*Call
 }
 
 // Publish queues a feed row. The rows of a whole batch are inserted in one
@@ -494,7 +505,21 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 		return nil, false, err
 	}
 	hot := &txHot{ctx: ctx, tx: btx.Tx, stmts: s.hot, bound: map[*sql.Stmt]*sql.Stmt{}}
-	tx := &Tx{Tx: btx, hot: hot, d: s.d}
+	tx := &Tx{Tx: btx, hot: hot, d: s.d, calls: s.calls}
+	for _, j := range jobs {
+		if j.ingest == nil {
+			// Another write may change calls unseen: the cache starts again.
+			s.calls.forget()
+			break
+		}
+	}
+	// Whatever fails below, the rows changed in memory were not committed.
+	committed := false
+	defer func() {
+		if !committed {
+			s.calls.forget()
+		}
+	}()
 	fail := func(j *job, jerr error) (bool, error) {
 		_ = btx.Rollback()
 		if s.d.retryable(jerr) {
@@ -544,6 +569,8 @@ func (s *Store) commit(ctx context.Context, jobs []*job) (feed []voice.FeedItem,
 		_ = btx.Rollback()
 		return nil, false, err
 	}
+	committed = true
+	s.calls.keep(tx.touched)
 	if s.observe != nil {
 		s.observe(CommitStats{Duration: time.Since(began), Jobs: len(jobs)})
 	}
