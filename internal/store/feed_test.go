@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"callhook/migrations"
 	"callhook/internal/voice"
+	"callhook/migrations"
 )
 
 // A transaction's feed items share one row; a client resumes after any
