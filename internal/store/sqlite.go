@@ -165,13 +165,6 @@ func optInt(p *int64) any {
 	return *p
 }
 
-func optString(p *string) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 // insertCallbacks inserts callback rows and sets their ids.
 func (d sqliteDialect) insertCallbacks(ctx context.Context, tx *Tx, cbs []*Callback) error {
 	args := make([][]any, len(cbs))
