@@ -302,9 +302,6 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (result Result) {
 	// is recorded with the row, so it is decided here: 200, or 404 for a
 	// call notification no open console received (what Twilio expects; the
 	// provider's reply says the same).
-	if b, err := json.Marshal(cb.Headers); err == nil {
-		cb.HeadersJSON = string(b)
-	}
 	cb.StatusCode = http.StatusOK
 	if len(notify) > 0 && !delivered {
 		cb.StatusCode = http.StatusNotFound

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -54,11 +53,15 @@ type IngestResult struct {
 func (s *Store) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 	ij := &ingestJob{in: in, raw: make([]any, len(in.Events))}
 	// What can be encoded before the writer decides is encoded here, on the
-	// caller's goroutine: the writer is the one thing callbacks queue for
-	// (the pipeline encodes the headers itself, Callback.HeadersJSON).
+	// caller's goroutine: the writer is the one thing callbacks queue for.
+	h, err := in.Callback.headersText()
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("%w: headers: %v", ErrInvalid, err)
+	}
+	in.Callback.headersJSON = h
 	for i, e := range in.Events {
 		if e.Raw != nil {
-			b, err := json.Marshal(e.Raw)
+			b, err := encodeJSON(e.Raw)
 			if err != nil {
 				return IngestResult{}, fmt.Errorf("%w: event values: %v", ErrInvalid, err)
 			}

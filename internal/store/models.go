@@ -113,9 +113,9 @@ type Callback struct {
 	Query       string              `bun:"query"`
 	ContentType string              `bun:"content_type"`
 	Headers     map[string][]string `bun:"headers,type:text"`
-	// HeadersJSON, when set, is Headers already encoded: the pipeline
-	// encodes them before queueing, so the writer does not.
-	HeadersJSON   string `bun:"-"`
+	// headersJSON, when set, is Headers already encoded: Ingest encodes
+	// them before queueing, so the writer does not.
+	headersJSON   string `bun:"-"`
 	Body          []byte `bun:"body"`
 	BodySize      int    `bun:"body_size"`
 	BodyTruncated bool   `bun:"body_truncated"`
@@ -219,13 +219,13 @@ const (
 
 // headersText is the headers column's value: the headers as a JSON object.
 func (cb *Callback) headersText() (string, error) {
-	if cb.HeadersJSON != "" {
-		return cb.HeadersJSON, nil
+	if cb.headersJSON != "" {
+		return cb.headersJSON, nil
 	}
 	if cb.Headers == nil {
 		cb.Headers = map[string][]string{}
 	}
-	b, err := json.Marshal(cb.Headers)
+	b, err := encodeJSON(cb.Headers)
 	if err != nil {
 		return "", err
 	}

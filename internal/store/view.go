@@ -1,7 +1,7 @@
 package store
 
 import (
-	"encoding/json"
+	gojson "github.com/goccy/go-json"
 
 	"callhook/internal/voice"
 )
@@ -49,8 +49,14 @@ func (cb *Callback) View(full bool) voice.CallbackView {
 	return v
 }
 
+// encodeJSON is json.Marshal for the write path: the feed's views, a
+// callback's headers and an event's values are encoded for every callback,
+// and goccy/go-json does it in half encoding/json's time, to the same JSON
+// (TestEncodeJSONMatchesEncodingJSON).
+func encodeJSON(v any) ([]byte, error) { return gojson.Marshal(v) }
+
 func mustJSON(v any) string {
-	b, err := json.Marshal(v)
+	b, err := encodeJSON(v)
 	if err != nil {
 		return "{}"
 	}
