@@ -414,10 +414,10 @@ func SecretOK(ch *store.Channel, secret string, now time.Time) bool {
 // of its first event in seconds (4 bytes, zero when it has none), then 16
 // bytes of the SHA-256 of the provider's own idempotency keys when every
 // event has one, else of the raw query and body (GET callbacks carry
-// everything in the query), scoped to the channel. A retry carries the same
-// event, so the same time; leading with it keeps the keys of one moment
-// together in the unique index, so a batch of callbacks changes a few of
-// its pages, not one random page each (docs/architecture.md, "The writer").
+// everything in the query), scoped to the channel. The store files it under
+// the callback's call; a retry carries the same event, so the same time,
+// and leading with it keeps the keys of callbacks that name no call
+// together too (docs/architecture.md, "The writer").
 func DedupeKey(channelID, prov string, events []voice.Event, rawQuery string, body []byte) []byte {
 	key := make([]byte, 4, 4+sha256.Size)
 	if len(events) > 0 && !events[0].OccurredAt.IsZero() {
