@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -79,7 +81,7 @@ func (s *Store) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 	// What the original of a duplicate applied is read after the commit,
 	// on a reader: the writer only decides.
 	if j.ingest.dupOf != 0 {
-		if err := originalOutcome(ctx, s.db, j.ingest); err != nil {
+		if err := s.originalOutcome(ctx, j.ingest); err != nil {
 			return IngestResult{}, err
 		}
 	}
@@ -434,46 +436,59 @@ func snapshotCopy(a *voice.AlertSnapshot) *voice.AlertSnapshot {
 // in an earlier transaction with what the original applied, so a provider
 // retrying because it lost our reply gets the same reply (a retried gather
 // still hears "Alert acknowledged").
-func originalOutcome(ctx context.Context, db bun.IDB, j *ingestJob) error {
+func (s *Store) originalOutcome(ctx context.Context, j *ingestJob) error {
 	// The events with their calls' alerts, in two reads driven by indexes
 	// whatever the planner knows of the tables (a join let PostgreSQL hash
 	// the whole calls table while its statistics were young): a duplicate
 	// used to cost 1 + 2 reads per event, as much CPU as a fresh callback.
-	var rows []struct {
-		Action  string `bun:"action"`
-		Applied bool   `bun:"applied"`
-		CallID  *int64 `bun:"call_id"`
-		AlertID *int64 `bun:"alert_id"`
-	}
-	if err := db.NewSelect().TableExpr("events AS e").ColumnExpr("e.action, e.applied, e.call_id").
-		ColumnExpr("(SELECT c.alert_id FROM calls AS c WHERE c.id = e.call_id) AS alert_id").
-		Where("e.callback_id = ?", j.dupOf).OrderExpr("e.id").Scan(ctx, &rows); err != nil {
+	evs, err := s.reads.get(ctx, "SELECT e.action, e.applied, e.call_id, "+
+		"(SELECT c.alert_id FROM calls AS c WHERE c.id = e.call_id) FROM events AS e WHERE e.callback_id = ? ORDER BY e.id")
+	if err != nil {
 		return fmt.Errorf("store: original events: %w", err)
 	}
-	if len(rows) != len(j.in.Events) {
+	rows, err := evs.QueryContext(ctx, j.dupOf)
+	if err != nil {
+		return fmt.Errorf("store: original events: %w", err)
+	}
+	defer rows.Close()
+	var applied []Applied
+	alertID := int64(0)
+	for rows.Next() {
+		var a Applied
+		var callID, alert sql.NullInt64
+		if err := rows.Scan(&a.Action, &a.Changed, &callID, &alert); err != nil {
+			return fmt.Errorf("store: original events: %w", err)
+		}
+		a.Matched, a.CallID, a.AlertID = callID.Valid, callID.Int64, alert.Int64
+		if alertID == 0 {
+			alertID = a.AlertID
+		}
+		applied = append(applied, a)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: original events: %w", err)
+	}
+	if len(applied) != len(j.in.Events) {
 		// Same provider key, different content: report the events as received, unapplied.
 		for _, e := range j.in.Events {
 			j.res.Applied = append(j.res.Applied, Applied{Event: e})
 		}
 		return nil
 	}
-	alertID := int64(0)
-	for i, r := range rows {
-		a := Applied{Event: j.in.Events[i], Action: voice.Action(r.Action), Changed: r.Applied, Matched: r.CallID != nil}
-		if r.CallID != nil {
-			a.CallID = *r.CallID
-		}
-		if r.AlertID != nil {
-			a.AlertID = *r.AlertID
-			if alertID == 0 {
-				alertID = a.AlertID
-			}
-		}
-		j.res.Applied = append(j.res.Applied, a)
+	for i := range applied {
+		applied[i].Event = j.in.Events[i]
 	}
+	j.res.Applied = applied
 	if alertID != 0 && j.res.Alert == nil {
-		if al, err := GetAlert(ctx, db, alertID); err == nil {
-			j.res.Alert = &voice.AlertSnapshot{ID: al.ID, Title: al.Title, Message: al.Message, State: voice.AlertState(al.State)}
+		al, err := s.reads.get(ctx, "SELECT title, message, state FROM alerts WHERE id = ?")
+		if err != nil {
+			return fmt.Errorf("store: original alert: %w", err)
+		}
+		a := voice.AlertSnapshot{ID: alertID}
+		if err := al.QueryRowContext(ctx, alertID).Scan(&a.Title, &a.Message, &a.State); err == nil {
+			j.res.Alert = &a
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: original alert: %w", err)
 		}
 	}
 	return nil

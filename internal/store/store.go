@@ -73,6 +73,7 @@ type Store struct {
 	failCommit func() error
 	// hot are the writer's prepared statements (writer goroutine only).
 	hot   *hotStmts
+	reads readStmts
 	cache readCache
 	// calls are the calls in progress as last committed (writer goroutine
 	// only; nil where other processes write too).
@@ -192,6 +193,7 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 		pub:        make(chan []voice.FeedItem, 256),
 		pubDone:    make(chan struct{}),
 	}
+	s.reads = readStmts{db: rdb.DB, pg: !d.soleWriter()}
 	if d.soleWriter() {
 		s.calls = newCallCache()
 	}
@@ -324,6 +326,7 @@ func (s *Store) Close() error {
 		s.ckpt.Close()
 	}
 	s.hot.close()
+	s.reads.close()
 	if s.listener != nil {
 		s.listener.close()
 	}
