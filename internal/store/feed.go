@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/uptrace/bun"
 
 	"callhook/internal/voice"
@@ -93,10 +94,32 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// packedFeed marks a feed row's items compressed: SQLite stores them as
+// a blob, this byte then the S2 block of the JSON array. A row holds a
+// whole transaction's items, about 1.5 KB of JSON per callback, and was a
+// fifth of the pages each commit wrote; compressed it is a sixth of that.
+// Rows written before are JSON text, which never starts with this byte.
+// PostgreSQL compresses large values itself.
+const packedFeed = 0
+
+// packFeed compresses a feed row's JSON items.
+func packFeed(items string) []byte {
+	buf := make([]byte, 1+s2.MaxEncodedLen(len(items)))
+	buf[0] = packedFeed
+	return buf[:1+len(s2.Encode(buf[1:], []byte(items)))]
+}
+
 // items returns the row's items numbered after after, at most limit.
 func (r *feedRow) items(after int64, limit int) ([]voice.FeedItem, error) {
+	data := []byte(r.Items)
+	if len(data) > 0 && data[0] == packedFeed {
+		var err error
+		if data, err = s2.Decode(nil, data[1:]); err != nil {
+			return nil, fmt.Errorf("store: feed row %d: %w", r.Seq, err)
+		}
+	}
 	var raw []feedItemJSON
-	if err := json.Unmarshal([]byte(r.Items), &raw); err != nil {
+	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("store: feed row %d: %w", r.Seq, err)
 	}
 	var out []voice.FeedItem

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -122,4 +123,50 @@ func migrationsFS(dir string) fs.FS {
 		return migrations.Postgres
 	}
 	return migrations.SQLite
+}
+
+// On SQLite a transaction's feed row is stored compressed, a sixth of its
+// JSON for a callback's items, and reads back the same; rows stored as
+// JSON text before read too (TestFeedMigrationKeepsItems).
+func TestFeedRowsAreStoredCompressed(t *testing.T) {
+	st := openDSN(t, "sqlite://"+filepath.Join(t.TempDir(), "s.db"))
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var want []voice.FeedItem
+	size := 0
+	err := st.Write(ctx, func(ctx context.Context, w *Tx) error {
+		for i := range 24 {
+			call, ch := int64(1000+i), "ops"
+			it := voice.FeedItem{Type: voice.FeedCallUpdated, CallID: &call, ChannelID: &ch, CreatedAt: at,
+				Data: fmt.Sprintf(`{"id":%d,"channel_id":"ops","provider":"twilio","provider_call_id":"CA%032d","direction":"inbound",`+
+					`"from":"+1555010%04d","to":"+15550100","status":"answered","created_at":"2026-12-01T09:00:00Z"}`, call, call, i)}
+			size += len(it.Data)
+			want = append(want, it)
+			if err := w.Publish(ctx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var typ string
+	var n int
+	if err := st.db.QueryRowContext(ctx, "SELECT typeof(items), length(items) FROM feed").Scan(&typ, &n); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "blob" || n > size/3 {
+		t.Errorf("feed row stored as %s of %d bytes; its items' data alone is %d bytes", typ, n, size)
+	}
+	got, err := st.FeedAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i].Seq = int64(i + 1)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("read back %+v\nwant %+v", got, want)
+	}
 }

@@ -255,7 +255,7 @@ func (sqliteDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.FeedIt
 		return fmt.Errorf("store: feed: %w", err)
 	}
 	r := numberFeed(feed, last)
-	if _, err := tx.hot.stmt("feedInsert").ExecContext(ctx, r.Seq, r.Last, r.Items, timeText(r.CreatedAt)); err != nil {
+	if _, err := tx.hot.stmt("feedInsert").ExecContext(ctx, r.Seq, r.Last, packFeed(r.Items), timeText(r.CreatedAt)); err != nil {
 		return fmt.Errorf("store: insert into feed: %w", err)
 	}
 	return nil
