@@ -23,24 +23,18 @@ func TestFeedResumesInsideARow(t *testing.T) {
 	at := time.Date(2026, 12, 1, 9, 0, 0, 123456000, time.UTC)
 	var want []voice.FeedItem
 	for tx, n := range []int{3, 1, 4, 2} {
-		err := st.Write(ctx, func(ctx context.Context, w *Tx) error {
-			for i := 0; i < n; i++ {
-				call, ch := int64(100*tx+i), fmt.Sprintf(`ch "%d"`, tx)
-				it := voice.FeedItem{Type: voice.FeedEvent, CallID: &call, ChannelID: &ch,
-					Data: fmt.Sprintf(`{"n":%d,"text":"<b>é</b>"}`, len(want)), CreatedAt: at.Add(time.Duration(len(want)) * time.Millisecond)}
-				if i == 1 {
-					it.CallID, it.ChannelID = nil, nil
-				}
-				want = append(want, it)
-				if err := w.Publish(ctx, it); err != nil {
-					return err
-				}
+		var batch []voice.FeedItem
+		for i := 0; i < n; i++ {
+			call, ch := int64(100*tx+i), fmt.Sprintf(`ch "%d"`, tx)
+			it := voice.FeedItem{Type: voice.FeedEvent, CallID: &call, ChannelID: &ch,
+				Data: fmt.Sprintf(`{"n":%d,"text":"<b>é</b>"}`, len(want)), CreatedAt: at.Add(time.Duration(len(want)) * time.Millisecond)}
+			if i == 1 {
+				it.CallID, it.ChannelID = nil, nil
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+			want = append(want, it)
+			batch = append(batch, it)
 		}
+		publishInOneWrite(t, st, batch)
 	}
 	for i := range want {
 		want[i].Seq = int64(i + 1)
@@ -134,23 +128,15 @@ func TestFeedRowsAreStoredCompressed(t *testing.T) {
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	var want []voice.FeedItem
 	size := 0
-	err := st.Write(ctx, func(ctx context.Context, w *Tx) error {
-		for i := range 24 {
-			call, ch := int64(1000+i), "ops"
-			it := voice.FeedItem{Type: voice.FeedCallUpdated, CallID: &call, ChannelID: &ch, CreatedAt: at,
-				Data: fmt.Sprintf(`{"id":%d,"channel_id":"ops","provider":"twilio","provider_call_id":"CA%032d","direction":"inbound",`+
-					`"from":"+1555010%04d","to":"+15550100","status":"answered","created_at":"2026-12-01T09:00:00Z"}`, call, call, i)}
-			size += len(it.Data)
-			want = append(want, it)
-			if err := w.Publish(ctx, it); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for i := range 24 {
+		call, ch := int64(1000+i), "ops"
+		it := voice.FeedItem{Type: voice.FeedCallUpdated, CallID: &call, ChannelID: &ch, CreatedAt: at,
+			Data: fmt.Sprintf(`{"id":%d,"channel_id":"ops","provider":"twilio","provider_call_id":"CA%032d","direction":"inbound",`+
+				`"from":"+1555010%04d","to":"+15550100","status":"answered","created_at":"2026-12-01T09:00:00Z"}`, call, call, i)}
+		size += len(it.Data)
+		want = append(want, it)
 	}
+	publishInOneWrite(t, st, want)
 	var typ string
 	var n int
 	if err := st.db.QueryRowContext(ctx, "SELECT typeof(items), length(items) FROM feed").Scan(&typ, &n); err != nil {
@@ -168,5 +154,21 @@ func TestFeedRowsAreStoredCompressed(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("read back %+v\nwant %+v", got, want)
+	}
+}
+
+// publishInOneWrite publishes items in one write transaction: one feed row.
+func publishInOneWrite(t *testing.T, st *Store, items []voice.FeedItem) {
+	t.Helper()
+	err := st.Write(context.Background(), func(ctx context.Context, w *Tx) error {
+		for _, it := range items {
+			if err := w.Publish(ctx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
