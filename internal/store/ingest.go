@@ -51,8 +51,9 @@ type IngestResult struct {
 //
 // Callbacks are not written one by one: the writer gathers the callbacks
 // waiting for it and commits them together (docs/architecture.md, "The
-// writer"): one read of their dedupe keys, one of their calls, one of those
-// calls' alerts, then one insert of all callback rows, one of all events.
+// writer"): one read of their calls, one of their dedupe keys (filed
+// under those calls), one of the calls' alerts, then one insert of all
+// callback rows, one of all events.
 func (s *Store) Ingest(ctx context.Context, in Ingest) (IngestResult, error) {
 	ij := &ingestJob{in: in, raw: make([]any, len(in.Events))}
 	// What can be encoded before the writer decides is encoded here, on the
