@@ -40,10 +40,10 @@ type feedItemJSON struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// numberFeed gives items the numbers after last and returns the row that
-// stores them. Each item's data is JSON already and is copied in as it is.
-func numberFeed(items []voice.FeedItem, last int64) feedRow {
-	b := make([]byte, 0, 64+len(items)*160)
+// appendFeed gives items the numbers after last and appends to b the JSON
+// array a feed row stores them as. Each item's data is JSON already and is
+// copied in as it is.
+func appendFeed(b []byte, items []voice.FeedItem, last int64) []byte {
 	b = append(b, '[')
 	for i := range items {
 		it := &items[i]
@@ -69,8 +69,7 @@ func numberFeed(items []voice.FeedItem, last int64) feedRow {
 		b = append(b, it.Data...)
 		b = append(b, '}')
 	}
-	b = append(b, ']')
-	return feedRow{Seq: last + 1, Last: last + int64(len(items)), Items: string(b), CreatedAt: items[len(items)-1].CreatedAt}
+	return append(b, ']')
 }
 
 func appendOptInt(b []byte, p *int64) []byte {
@@ -102,11 +101,14 @@ func appendJSONString(b []byte, s string) []byte {
 // PostgreSQL compresses large values itself.
 const packedFeed = 0
 
-// packFeed compresses a feed row's JSON items.
-func packFeed(items string) []byte {
-	buf := make([]byte, 1+s2.MaxEncodedLen(len(items)))
-	buf[0] = packedFeed
-	return buf[:1+len(s2.Encode(buf[1:], []byte(items)))]
+// packFeed compresses a feed row's JSON items into dst, grown as needed.
+func packFeed(dst, items []byte) []byte {
+	if n := 1 + s2.MaxEncodedLen(len(items)); cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	dst = dst[:cap(dst)]
+	dst[0] = packedFeed
+	return dst[:1+len(s2.Encode(dst[1:], items))]
 }
 
 // items returns the row's items numbered after after, at most limit.

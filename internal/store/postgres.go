@@ -319,7 +319,8 @@ func (postgresDialect) insertFeed(ctx context.Context, tx *Tx, feed []voice.Feed
 	if err != nil {
 		return err
 	}
-	r := numberFeed(feed, last)
+	r := feedRow{Seq: last + 1, Last: last + int64(len(feed)), Items: string(appendFeed(nil, feed, last)),
+		CreatedAt: feed[len(feed)-1].CreatedAt}
 	if _, err := tx.NewInsert().Model(&r).Exec(ctx); err != nil {
 		return fmt.Errorf("store: insert into feed: %w", err)
 	}
