@@ -153,3 +153,42 @@ func TestDedupeMigrationMovesKeysUnderTheirCall(t *testing.T) {
 		t.Errorf("retry of an unmatched callback across the upgrade: %+v", r)
 	}
 }
+
+// A retry in a later transaction replies with what its original applied,
+// read back on the readers: the action, the call and the alert as it is
+// now. This runs on both dialects (make test-postgres), whose statements
+// are prepared once.
+func TestDuplicateRepliesWithTheOriginalOutcome(t *testing.T) {
+	f := newDedupeFixture(t)
+	ctx := context.Background()
+	ch := "c"
+	f.ch.DTMFMap = map[string]string{"1": "acknowledge"}
+	al := &Alert{Title: "Disk full", Message: "db-1", Severity: "critical", ChannelID: &ch}
+	call := &Call{ChannelID: "c", Provider: "generic", ProviderCallID: "out-1", To: "+15550002"}
+	if err := f.st.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		if err := tx.CreateAlert(ctx, al, f.now); err != nil {
+			return err
+		}
+		call.AlertID = &al.ID
+		return tx.RegisterCall(ctx, call, f.ch, f.now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	key := voice.Event{CallID: "out-1", Type: voice.EventDTMF, Digit: "1", Sequence: -1}
+	first := f.send("keypad-1", key)
+	if first.Duplicate || first.Alert == nil || first.Alert.State != voice.AlertAcknowledged {
+		t.Fatalf("keypad callback: %+v", first)
+	}
+	retry := f.send("keypad-1", key)
+	if !retry.Duplicate || len(retry.Applied) != 1 {
+		t.Fatalf("retry: %+v", retry)
+	}
+	a := retry.Applied[0]
+	if a.Action != voice.ActionAcknowledge || !a.Changed || !a.Matched || a.CallID != call.ID || a.AlertID != al.ID {
+		t.Errorf("retry applied %+v; want the original's acknowledgement of call %d, alert %d", a, call.ID, al.ID)
+	}
+	if retry.Alert == nil || retry.Alert.ID != al.ID || retry.Alert.Title != "Disk full" || retry.Alert.Message != "db-1" ||
+		retry.Alert.State != voice.AlertAcknowledged {
+		t.Errorf("retry alert %+v", retry.Alert)
+	}
+}

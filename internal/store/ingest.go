@@ -142,13 +142,16 @@ func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
 	if err := tx.loadCalls(ctx, st, want); err != nil {
 		return err
 	}
-	// Duplicates: of callbacks committed before, or of one earlier in this group.
+	// Duplicates: of callbacks committed before, looked up under each call
+	// a key may be filed under, or of one earlier in this group.
+	stored := make([][][]byte, len(jobs))
 	var keys [][]byte
-	for _, j := range jobs {
+	for i, j := range jobs {
 		if len(j.in.DedupeKey) > 0 {
 			for _, id := range st.dedupeCalls(j) {
-				keys = append(keys, storedKey(id, j.in.DedupeKey))
+				stored[i] = append(stored[i], storedKey(id, j.in.DedupeKey))
 			}
+			keys = append(keys, stored[i]...)
 		}
 	}
 	seen, err := tx.dedupeLookup(ctx, keys)
@@ -157,19 +160,18 @@ func (tx *Tx) ingestGroup(ctx context.Context, jobs []*ingestJob) error {
 	}
 	first := map[string]*ingestJob{}
 	var fresh []*ingestJob
-	for _, j := range jobs {
-		k := string(j.in.DedupeKey)
-		if k != "" {
-			for _, id := range st.dedupeCalls(j) {
-				if j.dupOf = seen[string(storedKey(id, j.in.DedupeKey))]; j.dupOf != 0 {
-					break
-				}
+	for i, j := range jobs {
+		for _, k := range stored[i] {
+			if j.dupOf = seen[string(k)]; j.dupOf != 0 {
+				break
 			}
 		}
+		k := string(j.in.DedupeKey)
 		switch {
 		case k == "":
 			fresh = append(fresh, j)
 		case j.dupOf != 0:
+			// committed before
 		case first[k] != nil:
 			j.dupJob = first[k]
 		default:
@@ -215,8 +217,8 @@ func (st *ingestState) dedupeCalls(j *ingestJob) []int64 {
 	if len(j.in.Events) > 0 {
 		e := j.in.Events[0]
 		for _, id := range []string{e.CallID, e.AltCallID} {
-			if c := st.calls[callKey{j.in.Channel.ID, j.in.Provider, id}]; id != "" && c != nil && c.ID != 0 &&
-				(len(ids) == 0 || ids[0] != c.ID) {
+			c := st.calls[callKey{j.in.Channel.ID, j.in.Provider, id}]
+			if id != "" && c != nil && c.ID != 0 && (len(ids) == 0 || ids[0] != c.ID) {
 				ids = append(ids, c.ID)
 			}
 		}
@@ -443,7 +445,7 @@ func (s *Store) originalOutcome(ctx context.Context, j *ingestJob) error {
 	// the whole calls table while its statistics were young): a duplicate
 	// used to cost 1 + 2 reads per event, as much CPU as a fresh callback.
 	evs, err := s.reads.get(ctx, "SELECT e.action, e.applied, e.call_id, "+
-		"(SELECT c.alert_id FROM calls AS c WHERE c.id = e.call_id) FROM events AS e WHERE e.callback_id = ? ORDER BY e.id")
+		"(SELECT c.alert_id FROM calls AS c WHERE c.id = e.call_id) FROM events AS e WHERE e.callback_id = $1 ORDER BY e.id")
 	if err != nil {
 		return fmt.Errorf("store: original events: %w", err)
 	}
@@ -481,7 +483,7 @@ func (s *Store) originalOutcome(ctx context.Context, j *ingestJob) error {
 	}
 	j.res.Applied = applied
 	if alertID != 0 && j.res.Alert == nil {
-		al, err := s.reads.get(ctx, "SELECT title, message, state FROM alerts WHERE id = ?")
+		al, err := s.reads.get(ctx, "SELECT title, message, state FROM alerts WHERE id = $1")
 		if err != nil {
 			return fmt.Errorf("store: original alert: %w", err)
 		}

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -12,37 +10,23 @@ import (
 // the callback path: a duplicate's reply reads what its original applied,
 // and preparing those statements each time was half of what they cost.
 // database/sql prepares a statement again on each reader connection that
-// runs it and keeps it there.
+// runs it and keeps it there. Queries number their parameters ($1, $2),
+// which PostgreSQL requires and SQLite reads as the same positions.
 type readStmts struct {
 	db *sql.DB
-	pg bool // PostgreSQL numbers its placeholders
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
-// get returns query prepared, with ? placeholders.
+// get returns query prepared.
 func (r *readStmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if st := r.stmts[query]; st != nil {
 		return st, nil
 	}
-	q := query
-	if r.pg {
-		var b strings.Builder
-		n := 0
-		for _, c := range query {
-			if c == '?' {
-				n++
-				b.WriteString("$" + strconv.Itoa(n))
-				continue
-			}
-			b.WriteRune(c)
-		}
-		q = b.String()
-	}
-	st, err := r.db.PrepareContext(ctx, q)
+	st, err := r.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -193,7 +193,7 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 		pub:        make(chan []voice.FeedItem, 256),
 		pubDone:    make(chan struct{}),
 	}
-	s.reads = readStmts{db: rdb.DB, pg: !d.soleWriter()}
+	s.reads = readStmts{db: rdb.DB}
 	if d.soleWriter() {
 		s.calls = newCallCache()
 	}
