@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -92,9 +95,29 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// openStore opens and migrates the database of cfg.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(cfg.DB, store.Options{Logger: log})
+// addWriterProc gives the process one processor more than Go chose (its
+// cores), once, unless GOMAXPROCS says otherwise: the store's writer has a
+// thread of its own at a raised priority, and the extra processor is free
+// for it whenever it returns from a commit's fsync (internal/store's
+// priority.go; README, "Performance").
+func addWriterProc(log *slog.Logger) {
+	addProcOnce.Do(func() {
+		if os.Getenv("GOMAXPROCS") != "" {
+			return
+		}
+		n := runtime.GOMAXPROCS(0) + 1
+		runtime.GOMAXPROCS(n)
+		log.Debug("the writer has a thread of its own at a raised priority", "gomaxprocs", n)
+	})
+}
+
+var addProcOnce sync.Once
+
+// openStore opens and migrates the database of cfg; opt.Logger also
+// receives the names of the migrations applied.
+func openStore(ctx context.Context, cfg Config, opt store.Options) (*store.Store, error) {
+	log := opt.Logger
+	st, err := store.Open(cfg.DB, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +144,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*A
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStore(ctx, cfg, store.Options{Logger: log, RaiseWriter: true})
 	if err != nil {
 		ln.Close()
 		return nil, err
+	}
+	if st.WriterRaised() {
+		addWriterProc(log)
 	}
 	hub := live.NewHub(512)
 	metrics := web.NewMetrics(hub)

@@ -58,7 +58,7 @@ func TestBenchPrefill(t *testing.T) {
 	if err := run(context.Background(), []string{"bench", "--prefill", "2000", "--db", db}, nil, &out, io.Discard); err != nil {
 		t.Fatalf("prefill: %v\n%s", err, out.String())
 	}
-	st, err := openStore(context.Background(), Config{DB: db}, slog.New(slog.DiscardHandler))
+	st, err := openStore(context.Background(), Config{DB: db}, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

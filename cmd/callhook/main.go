@@ -201,7 +201,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := newLogger(cfg.LogLevel, stderr)
-	st, err := openStore(ctx, *cfg, log)
+	st, err := openStore(ctx, *cfg, store.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func userCommand(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *cfg, newLogger(cfg.LogLevel, stderr))
+	st, err := openStore(ctx, *cfg, store.Options{Logger: newLogger(cfg.LogLevel, stderr)})
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *cfg, newLogger(cfg.LogLevel, stderr))
+	st, err := openStore(ctx, *cfg, store.Options{Logger: newLogger(cfg.LogLevel, stderr)})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -78,6 +79,9 @@ type Store struct {
 	// calls are the calls in progress as last committed (writer goroutine
 	// only; nil where other processes write too).
 	calls *callCache
+	// writerRaised is whether the writer runs on a thread of its own at a
+	// raised scheduling priority (Options.RaiseWriter, priority.go).
+	writerRaised bool
 
 	statsMu sync.Mutex
 	stats   []voice.Stat
@@ -89,6 +93,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBatch bounds how many jobs share one transaction (default 256).
 	MaxBatch int
+	// RaiseWriter runs SQLite's writer on an OS thread of its own at a
+	// raised scheduling priority where the process may raise it
+	// (priority.go); WriterRaised tells whether it did.
+	RaiseWriter bool
 }
 
 // Open opens the database named by dsn: "sqlite://PATH" (or a bare path;
@@ -202,9 +210,22 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 	if maxBatch <= 0 {
 		maxBatch = 256
 	}
-	go s.writer(maxBatch)
+	raise := opt.RaiseWriter && d.soleWriter()
+	raised := make(chan error, 1)
+	go s.writer(maxBatch, raise, raised)
+	if raise {
+		if err := <-raised; err != nil {
+			log.Info("the writer runs at the usual priority: raising it needs CAP_SYS_NICE (docs/architecture.md, \"The writer\")", "err", err)
+		} else {
+			s.writerRaised = true
+		}
+	}
 	return s
 }
+
+// WriterRaised tells whether the writer runs on a thread of its own at a
+// raised scheduling priority (Options.RaiseWriter).
+func (s *Store) WriterRaised() bool { return s.writerRaised }
 
 func sqlitePath(dsn string) (string, error) {
 	switch {
@@ -402,8 +423,22 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 	return nil
 }
 
-func (s *Store) writer(maxBatch int) {
+// writer runs every write (group commit). With raise, it first takes an OS
+// thread of its own and raises that thread's priority, telling raised how
+// that went; the thread ends with the goroutine.
+func (s *Store) writer(maxBatch int, raise bool, raised chan<- error) {
 	defer close(s.done)
+	if raise {
+		// A goroutine that ends locked ends its thread too, except on the
+		// main thread, which Go parks for good: undo restores the priority
+		// either way.
+		runtime.LockOSThread()
+		undo, err := raiseThread()
+		if err == nil {
+			defer undo()
+		}
+		raised <- err
+	}
 	for {
 		var first *job
 		select {
