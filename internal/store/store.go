@@ -425,7 +425,8 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 
 // writer runs every write (group commit). With raise, it first takes an OS
 // thread of its own and raises that thread's priority, telling raised how
-// that went; the thread ends with the goroutine.
+// that went; the thread ends with the goroutine. Where raising is not
+// permitted it gives the thread back.
 func (s *Store) writer(maxBatch int, raise bool, raised chan<- error) {
 	defer close(s.done)
 	if raise {
@@ -436,6 +437,9 @@ func (s *Store) writer(maxBatch int, raise bool, raised chan<- error) {
 		undo, err := raiseThread()
 		if err == nil {
 			defer undo()
+		} else {
+			// Not permitted: the writer runs as it would unraised.
+			runtime.UnlockOSThread()
 		}
 		raised <- err
 	}
