@@ -100,6 +100,37 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	}
 }
 
+// TestWriterQueriesUseIndexes checks the plans of the writer's prepared
+// reads (sqlite.go): each finds its rows through an index, the calls by
+// the unique key that leads with the provider's call id.
+func TestWriterQueriesUseIndexes(t *testing.T) {
+	if onPostgres() {
+		t.Skip("reads SQLite's query plans")
+	}
+	st := openTest(t)
+	n := 0
+	for name, q := range hotQueries() {
+		if !strings.HasPrefix(q, "SELECT") && !strings.HasPrefix(q, "UPDATE") {
+			continue
+		}
+		n++
+		plan := queryPlan(t, st, q, make([]any, strings.Count(q, "?"))...)
+		for _, step := range plan {
+			// The newest feed row: the primary key walked backwards, one row.
+			bounded := strings.HasSuffix(q, "ORDER BY seq DESC LIMIT 1")
+			if (fullScan.MatchString(step) && !bounded) || strings.HasPrefix(step, "SCAN calls USING") {
+				t.Errorf("%s reads a whole table (%s): %v", name, step, plan)
+			}
+		}
+		if strings.Contains(q, "FROM calls WHERE") && !strings.Contains(strings.Join(plan, "\n"), "SEARCH calls USING INDEX sqlite_autoindex_calls_1 (provider_call_id=? AND channel_id=? AND provider=?)") {
+			t.Errorf("%s does not look calls up by their unique key: %v", name, plan)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d of the writer's reads checked", n)
+	}
+}
+
 func ignoreNotFound(err error) error {
 	if IsNotFound(err) {
 		return nil
@@ -108,9 +139,9 @@ func ignoreNotFound(err error) error {
 }
 
 // queryPlan is SQLite's plan of q, a step a line.
-func queryPlan(t *testing.T, st *Store, q string) []string {
+func queryPlan(t *testing.T, st *Store, q string, args ...any) []string {
 	t.Helper()
-	rows, err := st.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q)
+	rows, err := st.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatalf("explain %s: %v", q, err)
 	}

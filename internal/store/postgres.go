@@ -373,9 +373,9 @@ func (postgresDialect) loadCalls(ctx context.Context, tx *Tx, st *ingestState, k
 		part := todo[start:min(len(todo), start+pgChunk)]
 		args := make([]any, 0, 3*len(part))
 		for _, k := range part {
-			args = append(args, k.channel, k.provider, k.id)
+			args = append(args, k.id, k.channel, k.provider)
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+callColumns+" FROM calls WHERE (channel_id, provider, provider_call_id) IN (VALUES "+
+		rows, err := tx.QueryContext(ctx, "SELECT "+callColumns+" FROM calls WHERE (provider_call_id, channel_id, provider) IN (VALUES "+
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(part)), ", ")+") ORDER BY id FOR UPDATE", args...)
 		if err != nil {
 			return fmt.Errorf("store: find calls: %w", err)

@@ -36,7 +36,7 @@ const eventColumns = "callback_id, call_id, channel_id, provider, provider_call_
 	"applied, native, message, seq, occurred_at, received_at, raw"
 
 var hotSQL = map[string]string{
-	"findCall":   "SELECT " + callColumns + " FROM calls WHERE channel_id = ? AND provider = ? AND provider_call_id = ? LIMIT 1",
+	"findCall":   "SELECT " + callColumns + " FROM calls WHERE provider_call_id = ? AND channel_id = ? AND provider = ? LIMIT 1",
 	"updateCall": "UPDATE calls SET status = ?, duration_s = ?, mos = ?, from_number = ?, to_number = ?, next_poll_at = ?, updated_at = ? WHERE id = ?",
 	"feedLast":   "SELECT last FROM feed ORDER BY seq DESC LIMIT 1",
 	"feedInsert": "INSERT INTO feed (seq, last, items, created_at) VALUES (?, ?, ?, ?)",
@@ -57,6 +57,20 @@ type hotStmts struct {
 
 func prepareHot(ctx context.Context, db *bun.DB) (*hotStmts, error) {
 	h := &hotStmts{named: map[string]*sql.Stmt{}}
+	for name, q := range hotQueries() {
+		st, err := db.DB.PrepareContext(ctx, q)
+		if err != nil {
+			h.close()
+			return nil, fmt.Errorf("store: prepare %s: %w", name, err)
+		}
+		h.named[name] = st
+	}
+	return h, nil
+}
+
+// hotQueries are the writer's statements by name: hotSQL and the
+// multi-row ones for each power of two.
+func hotQueries() map[string]string {
 	queries := map[string]string{}
 	for name, q := range hotSQL {
 		queries[name] = q
@@ -69,18 +83,10 @@ func prepareHot(ctx context.Context, db *bun.DB) (*hotStmts, error) {
 			"from_number = v.column5, to_number = v.column6, next_poll_at = v.column7, updated_at = v.column8 FROM (VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + ") AS v WHERE calls.id = v.column1"
 		queries[fmt.Sprintf("dedupe/%d", n)] = "SELECT dedupe_key, id FROM callbacks WHERE dedupe_key IN (" + placeholders(n) + ")"
-		queries[fmt.Sprintf("calls/%d", n)] = "SELECT " + callColumns + " FROM calls WHERE (channel_id, provider, provider_call_id) IN (VALUES " +
+		queries[fmt.Sprintf("calls/%d", n)] = "SELECT " + callColumns + " FROM calls WHERE (provider_call_id, channel_id, provider) IN (VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ") + ")"
 	}
-	for name, q := range queries {
-		st, err := db.DB.PrepareContext(ctx, q)
-		if err != nil {
-			h.close()
-			return nil, fmt.Errorf("store: prepare %s: %w", name, err)
-		}
-		h.named[name] = st
-	}
-	return h, nil
+	return queries
 }
 
 func (h *hotStmts) close() {
@@ -325,7 +331,7 @@ func (sqliteDialect) loadCalls(ctx context.Context, tx *Tx, st *ingestState, key
 		args := make([]any, 0, 3*padded)
 		for i := 0; i < padded; i++ {
 			k := todo[start+min(i, size-1)]
-			args = append(args, k.channel, k.provider, k.id)
+			args = append(args, k.id, k.channel, k.provider)
 		}
 		rows, err := tx.hot.stmt(fmt.Sprintf("calls/%d", padded)).QueryContext(ctx, args...)
 		if err != nil {
@@ -412,7 +418,7 @@ func scanCall(r rowScanner) (*Call, error) {
 }
 
 func (sqliteDialect) findCall(ctx context.Context, tx *Tx, channelID, prov, providerCallID string) (*Call, error) {
-	c, err := scanCall(tx.hot.stmt("findCall").QueryRowContext(ctx, channelID, prov, providerCallID))
+	c, err := scanCall(tx.hot.stmt("findCall").QueryRowContext(ctx, providerCallID, channelID, prov))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
