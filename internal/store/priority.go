@@ -1,5 +1,7 @@
 package store
 
+import "runtime"
+
 // The writer is the one serial step of the write path: every callback
 // waits for its transaction. Under load it spends about a third of its
 // time in the commit's fsync, and each time it comes back the Go scheduler
@@ -19,3 +21,17 @@ package store
 // writerNice is the writer thread's nice value: well ahead of the request
 // handlers (0) without starving them.
 const writerNice = -10
+
+// raiseOwnThread locks the calling goroutine to its OS thread and raises
+// that thread's priority; undo puts the priority back. Where raising is not
+// permitted it gives the thread back and returns why. A goroutine that ends
+// locked ends its thread too, except the main thread, which Go parks for
+// good: undo is what keeps the raised priority from outliving the writer.
+func raiseOwnThread() (undo func(), err error) {
+	runtime.LockOSThread()
+	undo, err = raiseThread()
+	if err != nil {
+		runtime.UnlockOSThread()
+	}
+	return undo, err
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,8 +36,7 @@ func threadsAt(t *testing.T, nice int) int {
 func mayRaise() error {
 	res := make(chan error)
 	go func() {
-		runtime.LockOSThread()
-		undo, err := raiseThread()
+		undo, err := raiseOwnThread()
 		if err == nil {
 			undo()
 		}

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -424,22 +423,14 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 }
 
 // writer runs every write (group commit). With raise, it first takes an OS
-// thread of its own and raises that thread's priority, telling raised how
-// that went; the thread ends with the goroutine. Where raising is not
-// permitted it gives the thread back.
+// thread of its own at a raised priority (raiseOwnThread), telling raised
+// how that went.
 func (s *Store) writer(maxBatch int, raise bool, raised chan<- error) {
 	defer close(s.done)
 	if raise {
-		// A goroutine that ends locked ends its thread too, except on the
-		// main thread, which Go parks for good: undo restores the priority
-		// either way.
-		runtime.LockOSThread()
-		undo, err := raiseThread()
+		undo, err := raiseOwnThread()
 		if err == nil {
 			defer undo()
-		} else {
-			// Not permitted: the writer runs as it would unraised.
-			runtime.UnlockOSThread()
 		}
 		raised <- err
 	}
