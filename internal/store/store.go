@@ -214,7 +214,7 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 	go s.writer(maxBatch, raise, raised)
 	if raise {
 		if err := <-raised; err != nil {
-			log.Info("the writer runs at the usual priority: raising it needs CAP_SYS_NICE (docs/architecture.md, \"The writer\")", "err", err)
+			log.Info("the writer runs at the usual priority: it needs Linux 6.12 or CAP_SYS_NICE (docs/architecture.md, \"The writer\")", "err", err)
 		} else {
 			s.writerRaised = true
 		}
