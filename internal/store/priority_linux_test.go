@@ -39,7 +39,8 @@ func threadsAs(t *testing.T) (niced, sliced int) {
 
 // kernelAllows asks the kernel itself, on a thread of its own put back at
 // once, whether this process may set a nice of writerNice and whether it
-// keeps a time slice of writerSlice.
+// keeps a time slice of writerSlice at the thread's own nice. A thread under
+// another policy than SCHED_NORMAL (chrt) is left as it is.
 func kernelAllows(t *testing.T) (nice, slice bool) {
 	t.Helper()
 	done := make(chan struct{})
@@ -48,9 +49,13 @@ func kernelAllows(t *testing.T) (nice, slice bool) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		tid := unix.Gettid()
-		defer unix.SchedSetAttr(tid, &unix.SchedAttr{}, 0)
-		nice = unix.SchedSetAttr(tid, &unix.SchedAttr{Nice: writerNice}, 0) == nil
-		if unix.SchedSetAttr(tid, &unix.SchedAttr{Runtime: writerSlice}, 0) == nil {
+		was, err := unix.SchedGetAttr(tid, 0)
+		if err != nil || was.Policy != unix.SCHED_NORMAL {
+			return
+		}
+		defer unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: was.Policy, Nice: was.Nice}, 0)
+		nice = unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: was.Policy, Nice: writerNice}, 0) == nil
+		if unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: was.Policy, Nice: was.Nice, Runtime: writerSlice}, 0) == nil {
 			a, err := unix.SchedGetAttr(tid, 0)
 			slice = err == nil && a.Runtime == writerSlice
 		}
