@@ -23,10 +23,10 @@ import "runtime"
 // 6,341 to 7,122 callbacks/s over ten pairs; the short slice alone, as a
 // user without privilege, from 8,712 to 9,647/s over 18 pairs (ahead in
 // 13); the two together were even with nice alone (9,662 and 9,607/s over
-// 12 pairs), so the slice is what a server without CAP_SYS_NICE gains. One
-// more processor without a raised thread was slower
-// (three equal threads on two cores), so the caller adds it only when the
-// raise succeeded.
+// 12 pairs), so the slice is what a server without CAP_SYS_NICE gains.
+// One more processor without a raised thread was slower (three equal
+// threads on two cores), so the caller adds it only when the raise
+// succeeded.
 
 // writerNice is the writer thread's nice value where the process may set
 // it: well ahead of the request handlers (0) without starving them.

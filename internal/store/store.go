@@ -209,10 +209,12 @@ func newStore(rdb, wdb *bun.DB, d dialect, migs fs.FS, opt Options) *Store {
 	if maxBatch <= 0 {
 		maxBatch = 256
 	}
-	raise := opt.RaiseWriter && d.soleWriter()
-	raised := make(chan error, 1)
-	go s.writer(maxBatch, raise, raised)
-	if raise {
+	var raised chan error
+	if opt.RaiseWriter && d.soleWriter() {
+		raised = make(chan error, 1)
+	}
+	go s.writer(maxBatch, raised)
+	if raised != nil {
 		if err := <-raised; err != nil {
 			log.Info("the writer runs at the usual priority: it needs Linux 6.12 or CAP_SYS_NICE (docs/architecture.md, \"The writer\")", "err", err)
 		} else {
@@ -422,12 +424,12 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 	return nil
 }
 
-// writer runs every write (group commit). With raise, it first takes an OS
-// thread of its own at a raised priority (raiseOwnThread), telling raised
-// how that went.
-func (s *Store) writer(maxBatch int, raise bool, raised chan<- error) {
+// writer runs every write (group commit). Given raised, it first takes an
+// OS thread of its own at a raised priority (raiseOwnThread) and tells
+// raised how that went.
+func (s *Store) writer(maxBatch int, raised chan<- error) {
 	defer close(s.done)
-	if raise {
+	if raised != nil {
 		undo, err := raiseOwnThread()
 		if err == nil {
 			defer undo()
